@@ -1,0 +1,53 @@
+// Service defaults, in one place. Every component reads its defaults from here and lets an arg
+// override them, so a reviewer can see what "secure and operable by default" means at a glance.
+
+export const SQS_DEFAULTS = {
+    /** Receives before a message is moved to the DLQ. AWS asks for at least 5 with Lambda consumers. */
+    maxReceiveCount: 5,
+    /** Retention of a source queue, in days (the SQS default). */
+    retentionDays: 4,
+    /** Retention of a DLQ, in days: the SQS maximum, so failures outlive their source. */
+    dlqRetentionDays: 14,
+    /** Visibility timeout when the queue has no consumer, in seconds. */
+    visibilityTimeoutSeconds: 30,
+    /** Consumer visibility must be at least this multiple of the consumer's timeout (AWS guidance). */
+    visibilityToTimeoutRatio: 6,
+    /** Long polling for consumers that poll themselves. */
+    receiveWaitTimeSeconds: 20,
+} as const;
+
+export const EVENT_SOURCE_DEFAULTS = {
+    batchSize: 10,
+    maximumBatchingWindowSeconds: 0,
+    /** Caps how far one queue can scale its consumer (2 is the SQS event source minimum). */
+    maximumConcurrency: 5,
+} as const;
+
+export const LAMBDA_DEFAULTS = {
+    runtime: "nodejs22.x",
+    architecture: "arm64" as "arm64" | "x86_64",
+    memorySizeMb: 256,
+    timeoutSeconds: 30,
+    logRetentionDays: 30,
+    tracing: true,
+    /** esbuild target: the bundle must also run in this repository's tests on Node 20. */
+    bundleTarget: "node20",
+    /** Packages the Lambda Node.js runtime already ships; never bundled. */
+    runtimeProvided: ["@aws-sdk/*"],
+} as const;
+
+export const KMS_DEFAULTS = {
+    deletionWindowInDays: 30,
+    enableKeyRotation: true,
+} as const;
+
+export const ALARM_DEFAULTS = {
+    /** Alarm as soon as one message sits in a DLQ. */
+    dlqDepthThreshold: 1,
+    /** Oldest message in a source queue, in seconds. */
+    oldestMessageAgeSeconds: 900,
+    /** Function errors in one period. */
+    errorsThreshold: 1,
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+} as const;

@@ -1,0 +1,141 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { bundleFunction } from "./bundle";
+import { LAMBDA_DEFAULTS } from "./defaults";
+import { Grant, functionBaseGrants, grantStatements, lambdaTrustPolicy, policyDocument } from "./policy-documents";
+
+/** A grant whose resources may still be Outputs (ARNs of resources being created). */
+export interface GrantInput {
+    actions: string[];
+    resources: pulumi.Input<string>[];
+}
+
+export interface LambdaFunctionArgs {
+    /**
+     * Path of a TypeScript/JavaScript handler module exporting `handler`, bundled with esbuild.
+     * Exactly one of `entry` and `callback` is required. `functionEntry("name")` gives this
+     * package's `functions/<name>/index.ts`.
+     */
+    entry?: string;
+    /** An inline handler, serialized by Pulumi (`aws.lambda.CallbackFunction`) with this component's role instead of its managed policies. */
+    callback?: aws.lambda.Callback<any, any>;
+    /** Exact actions on exact resources the handler needs, beyond its own logs and traces. Default none. */
+    grants?: GrantInput[];
+    /** Environment variables. Default none (plus NODE_OPTIONS=--enable-source-maps for bundled code). */
+    environment?: Record<string, pulumi.Input<string>>;
+    /** Timeout in seconds: a plain number, so queues can size their visibility timeout from it. Default 30. */
+    timeoutSeconds?: number;
+    /** Memory in MB. Default 256. */
+    memorySizeMb?: pulumi.Input<number>;
+    /** Lambda runtime (a plain string, as CallbackFunction requires). Default nodejs22.x. */
+    runtime?: string;
+    /** Instruction set. Default arm64 (cheaper; the bundles are pure JavaScript). */
+    architecture?: "arm64" | "x86_64";
+    /** Retention of the function's own log group, in days. Default 30. */
+    logRetentionDays?: pulumi.Input<number>;
+    /** X-Ray active tracing. Default true. */
+    tracing?: boolean;
+    /** Reserved concurrency. Default unreserved. */
+    reservedConcurrency?: pulumi.Input<number>;
+    /** Packages esbuild leaves out besides the AWS SDK v3 (native modules shipped in a layer). Default none. */
+    external?: string[];
+    /** Lambda layers, e.g. for a native module left external. Default none. */
+    layers?: pulumi.Input<string>[];
+    /** Set Pulumi `protect` on the log group. Default false. */
+    protect?: boolean;
+}
+
+/** `functions/<name>/index.ts` of this package, from source or from the built dist/. */
+export function functionEntry(name: string): string {
+    for (const root of [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")]) {
+        const entry = path.join(root, "functions", name, "index.ts");
+        if (fs.existsSync(entry)) return entry;
+    }
+    throw new Error(`functionEntry: no functions/${name}/index.ts in this package`);
+}
+
+/**
+ * A Lambda function with its own log group (retention from config), X-Ray tracing, and a role
+ * whose only policy is built from explicit grants. The code is either a handler bundled by esbuild
+ * into a deterministic archive, or an inline callback wrapped by `aws.lambda.CallbackFunction`
+ * with this role, so none of the nine managed policies CallbackFunction attaches by default.
+ */
+export class LambdaFunction extends pulumi.ComponentResource {
+    readonly function: aws.lambda.Function;
+    readonly role: aws.iam.Role;
+    readonly logGroup: aws.cloudwatch.LogGroup;
+    readonly arn: pulumi.Output<string>;
+    readonly functionName: pulumi.Output<string>;
+    /** The timeout, in seconds, as a plain number. */
+    readonly timeoutSeconds: number;
+    /** Base64 SHA-256 of the bundled archive (undefined for callbacks, whose archive Pulumi builds). */
+    readonly codeSha256?: pulumi.Output<string>;
+
+    constructor(name: string, args: LambdaFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("event-pipelines:index:LambdaFunction", name, {}, opts);
+        if (!args.entry === !args.callback) {
+            throw new Error(`LambdaFunction "${name}": expected exactly one of entry (a handler file to bundle) or callback (an inline function)`);
+        }
+        this.timeoutSeconds = args.timeoutSeconds ?? LAMBDA_DEFAULTS.timeoutSeconds;
+        const tracing = args.tracing ?? LAMBDA_DEFAULTS.tracing;
+
+        this.logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { namePrefix: `/aws/lambda/${name}-`, retentionInDays: args.logRetentionDays ?? LAMBDA_DEFAULTS.logRetentionDays },
+            { parent: this, protect: args.protect },
+        );
+        this.role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()) }, { parent: this });
+        const grants = pulumi
+            .all([this.logGroup.arn, pulumi.output((args.grants ?? []) as pulumi.Input<Grant>[])])
+            .apply(([logGroupArn, extra]) => [...functionBaseGrants(logGroupArn, tracing), ...extra]);
+        const policy = new aws.iam.RolePolicy(
+            `${name}-policy`,
+            { role: this.role.id, policy: grants.apply((g) => JSON.stringify(policyDocument(grantStatements(g)))) },
+            { parent: this },
+        );
+
+        const common = {
+            role: this.role.arn,
+            runtime: args.runtime ?? LAMBDA_DEFAULTS.runtime,
+            architectures: [args.architecture ?? LAMBDA_DEFAULTS.architecture],
+            memorySize: args.memorySizeMb ?? LAMBDA_DEFAULTS.memorySizeMb,
+            timeout: this.timeoutSeconds,
+            reservedConcurrentExecutions: args.reservedConcurrency,
+            layers: args.layers,
+            loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name },
+            tracingConfig: { mode: tracing ? "Active" : "PassThrough" },
+        };
+        // The role's policy and the log group must exist before the first invocation writes logs.
+        const fnOpts = { parent: this, dependsOn: [policy, this.logGroup] };
+        if (args.entry) {
+            const bundle = pulumi.output(bundleFunction(args.entry, { external: args.external }));
+            this.codeSha256 = bundle.sha256;
+            this.function = new aws.lambda.Function(
+                `${name}-function`,
+                {
+                    ...common,
+                    handler: "index.handler",
+                    code: bundle.zipPath.apply((p) => new pulumi.asset.FileArchive(p)),
+                    sourceCodeHash: bundle.sha256,
+                    environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...args.environment } },
+                },
+                fnOpts,
+            );
+        } else {
+            this.function = new aws.lambda.CallbackFunction(
+                `${name}-function`,
+                {
+                    ...common,
+                    callback: args.callback,
+                    environment: args.environment ? { variables: args.environment } : undefined,
+                },
+                fnOpts,
+            );
+        }
+        this.arn = this.function.arn;
+        this.functionName = this.function.name;
+        this.registerOutputs({ arn: this.arn, functionName: this.functionName });
+    }
+}

@@ -1,0 +1,141 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** The project namespace of every key below (the `name` in Pulumi.yaml). */
+export const PROJECT = "event-pipelines";
+
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const LAMBDA_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
+export const LAMBDA_ARCHITECTURES = ["arm64", "x86_64"] as const;
+
+/** The whole stack configuration, typed and range-checked. Pulumi.yaml declares each key with its default. */
+export interface StackConfig {
+    alertEmails: string[];
+    logRetentionDays: number;
+    maxReceiveCount: number;
+    queueRetentionDays: number;
+    dlqRetentionDays: number;
+    oldestMessageAgeAlarmSeconds: number;
+    consumerErrorsAlarmThreshold: number;
+    consumerBatchSize: number;
+    consumerBatchingWindowSeconds: number;
+    consumerMaxConcurrency: number;
+    lambdaRuntime: (typeof LAMBDA_RUNTIMES)[number];
+    lambdaArchitecture: (typeof LAMBDA_ARCHITECTURES)[number];
+    lambdaMemoryMb: number;
+    lambdaTimeoutSeconds: number;
+    kmsKeyDeletionWindowDays: number;
+    protectStatefulResources: boolean;
+}
+
+/** A config value outside its range: the message is one line naming the key, the value and what was expected. */
+export class ConfigError extends Error {
+    constructor(key: string, value: unknown, expected: string) {
+        super(`Invalid stack config ${PROJECT}:${key} = ${JSON.stringify(value)}: expected ${expected}`);
+        this.name = "ConfigError";
+    }
+}
+
+type Raw = (key: string) => string | undefined;
+type Reader<T> = (key: string, raw: string) => T;
+
+function integer(min: number, max: number): Reader<number> {
+    return (key, raw) => {
+        const n = Number(raw);
+        if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) {
+            throw new ConfigError(key, raw, `an integer from ${min} to ${max}`);
+        }
+        return n;
+    };
+}
+
+function oneOf<T extends string | number>(allowed: readonly T[]): Reader<T> {
+    return (key, raw) => {
+        const hit = allowed.find((a) => String(a) === raw.trim());
+        if (hit === undefined) throw new ConfigError(key, raw, `one of ${allowed.join(", ")}`);
+        return hit;
+    };
+}
+
+const boolean: Reader<boolean> = (key, raw) => {
+    if (raw !== "true" && raw !== "false") throw new ConfigError(key, raw, "true or false");
+    return raw === "true";
+};
+
+// Deliberately loose: SNS sends a confirmation mail, which is the real check.
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const emails: Reader<string[]> = (key, raw) => {
+    let list: unknown;
+    try {
+        list = JSON.parse(raw);
+    } catch {
+        throw new ConfigError(key, raw, "a list of e-mail addresses");
+    }
+    if (!Array.isArray(list)) throw new ConfigError(key, raw, "a list of e-mail addresses");
+    for (const item of list) {
+        if (typeof item !== "string" || !EMAIL.test(item)) throw new ConfigError(key, item, "an e-mail address");
+    }
+    return list as string[];
+};
+
+const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
+    alertEmails: emails,
+    logRetentionDays: oneOf(LOG_RETENTION_DAYS) as Reader<number>,
+    maxReceiveCount: integer(5, 1000),
+    queueRetentionDays: integer(1, 13),
+    dlqRetentionDays: integer(2, 14),
+    oldestMessageAgeAlarmSeconds: integer(60, 1_209_600),
+    consumerErrorsAlarmThreshold: integer(1, 10_000),
+    consumerBatchSize: integer(1, 10_000),
+    consumerBatchingWindowSeconds: integer(0, 300),
+    consumerMaxConcurrency: integer(2, 1000),
+    lambdaRuntime: oneOf(LAMBDA_RUNTIMES),
+    lambdaArchitecture: oneOf(LAMBDA_ARCHITECTURES),
+    lambdaMemoryMb: integer(128, 10_240),
+    lambdaTimeoutSeconds: integer(1, 900),
+    kmsKeyDeletionWindowDays: integer(7, 30),
+    protectStatefulResources: boolean,
+};
+
+/** Every key the program reads; the spec checks Pulumi.yaml declares exactly these. */
+export const CONFIG_KEYS = Object.keys(readers) as (keyof StackConfig)[];
+
+/**
+ * Parses and validates raw config strings (as Pulumi hands them to a program: scalars as text,
+ * lists as JSON). Pure, so it is tested without an engine.
+ */
+export function parseStackConfig(raw: Raw): StackConfig {
+    const out: Record<string, unknown> = {};
+    for (const key of CONFIG_KEYS) {
+        const value = raw(key);
+        if (value === undefined) {
+            throw new ConfigError(key, null, "a value (declare a default in Pulumi.yaml or set it in the stack file)");
+        }
+        out[key] = readers[key](key, value);
+    }
+    const cfg = out as unknown as StackConfig;
+    if (cfg.dlqRetentionDays <= cfg.queueRetentionDays) {
+        throw new ConfigError(
+            "dlqRetentionDays",
+            cfg.dlqRetentionDays,
+            `more days than queueRetentionDays (${cfg.queueRetentionDays}), so a message outlives its source in the DLQ`,
+        );
+    }
+    if (cfg.consumerBatchSize > 10 && cfg.consumerBatchingWindowSeconds === 0) {
+        throw new ConfigError(
+            "consumerBatchingWindowSeconds",
+            0,
+            `at least 1 when consumerBatchSize (${cfg.consumerBatchSize}) is above 10, as SQS event sources require`,
+        );
+    }
+    return cfg;
+}
+
+/** Reads the current stack's config through Pulumi (which has applied Pulumi.yaml defaults and types). */
+export function loadStackConfig(): StackConfig {
+    const config = new pulumi.Config(PROJECT);
+    return parseStackConfig((key) => config.get(key));
+}

@@ -1,0 +1,78 @@
+import type { SQSEvent } from "aws-lambda";
+import { AlertTopic, FanOutTopic, QueueConsumerArgs, QueueWithDlq, anyCaseSuffixes, functionEntry } from "./components";
+import { StackConfig, loadStackConfig } from "./config/stack-config";
+
+// The whole system, composed from the stack's config. This first slice is the alert topic every
+// alarm reports to and the lab's upload fan-out (seed 003): one topic, an `images` queue that only
+// receives image objects and an `audit` queue that receives every object, each with its DLQ.
+
+const cfg: StackConfig = loadStackConfig();
+
+const alerts = new AlertTopic("alerts", {
+    emails: cfg.alertEmails,
+    kmsKeyDeletionWindowDays: cfg.kmsKeyDeletionWindowDays,
+    protect: cfg.protectStatefulResources,
+});
+
+const functionDefaults = {
+    runtime: cfg.lambdaRuntime,
+    architecture: cfg.lambdaArchitecture,
+    memorySizeMb: cfg.lambdaMemoryMb,
+    timeoutSeconds: cfg.lambdaTimeoutSeconds,
+    logRetentionDays: cfg.logRetentionDays,
+};
+
+function queue(name: string, consumer: Pick<QueueConsumerArgs, "function">): QueueWithDlq {
+    return new QueueWithDlq(name, {
+        alertTopicArn: alerts.arn,
+        maxReceiveCount: cfg.maxReceiveCount,
+        retentionDays: cfg.queueRetentionDays,
+        dlqRetentionDays: cfg.dlqRetentionDays,
+        oldestMessageAgeAlarmSeconds: cfg.oldestMessageAgeAlarmSeconds,
+        protect: cfg.protectStatefulResources,
+        consumer: {
+            batchSize: cfg.consumerBatchSize,
+            maximumBatchingWindowSeconds: cfg.consumerBatchingWindowSeconds,
+            maximumConcurrency: cfg.consumerMaxConcurrency,
+            errorsAlarmThreshold: cfg.consumerErrorsAlarmThreshold,
+            ...consumer,
+        },
+    });
+}
+
+// S3 "Object Created" events as EventBridge delivers them; image keys by suffix, in any case.
+const IMAGE_SUFFIXES = [".jpg", ".jpeg", ".png", ".gif", ".webp"];
+
+const images = queue("images", {
+    // Inline until the image processor lands (seed 003): logs each queued image.
+    function: {
+        ...functionDefaults,
+        callback: async (event: SQSEvent) => {
+            for (const record of event.Records) {
+                const detail = JSON.parse(record.body).detail ?? {};
+                console.log(JSON.stringify({ message: "image queued", bucket: detail.bucket?.name, key: detail.object?.key, size: detail.object?.size }));
+            }
+            return { batchItemFailures: [] };
+        },
+    },
+});
+
+const audit = queue("audit", { function: { ...functionDefaults, entry: functionEntry("audit-logger") } });
+
+const uploads = new FanOutTopic("uploads", {
+    kmsKeyDeletionWindowDays: cfg.kmsKeyDeletionWindowDays,
+    protect: cfg.protectStatefulResources,
+    subscribers: {
+        images: {
+            queue: images,
+            filterPolicyScope: "MessageBody",
+            filterPolicy: { detail: { object: { key: anyCaseSuffixes(IMAGE_SUFFIXES) } } },
+        },
+        audit: { queue: audit },
+    },
+});
+
+export const alertTopicArn = alerts.arn;
+export const uploadsTopicArn = uploads.arn;
+export const imagesQueueUrl = images.url;
+export const auditQueueUrl = audit.url;

@@ -1,0 +1,52 @@
+import * as fs from "fs";
+import * as path from "path";
+import { evaluateStack } from "./engine";
+import { buildFlowGraph, renderSvg, toDot, toMermaid } from "./flow-graph";
+import { formatPreview } from "./preview-printer";
+
+// `npm start [-- --stack prod]`: evaluates index.ts for a stack offline, prints a preview-like
+// tree, and writes out/<stack>/plan.json, architecture.svg and architecture.mmd.
+
+function parseArgs(argv: string[]): { stack: string } {
+    let stack = "dev";
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === "--stack" || arg === "-s") {
+            const value = argv[++i];
+            if (!value || value.startsWith("-")) throw new Error("--stack expects a stack name, e.g. --stack prod");
+            stack = value;
+        } else if (arg.startsWith("--stack=")) {
+            stack = arg.slice("--stack=".length);
+        } else {
+            throw new Error(`unknown argument ${arg} (expected --stack <name>)`);
+        }
+    }
+    return { stack };
+}
+
+async function main(): Promise<void> {
+    const started = Date.now();
+    const { stack } = parseArgs(process.argv.slice(2));
+    const plan = await evaluateStack({ stack });
+    for (const line of formatPreview(plan)) console.log(line);
+    for (const warning of plan.warnings) console.log(`warning: ${warning}`);
+
+    const outDir = path.join("out", stack);
+    fs.mkdirSync(outDir, { recursive: true });
+    const { warnings: _w, ...planFile } = plan;
+    fs.writeFileSync(path.join(outDir, "plan.json"), JSON.stringify(planFile, null, 2) + "\n");
+    const graph = buildFlowGraph(plan);
+    fs.writeFileSync(path.join(outDir, "architecture.mmd"), toMermaid(graph));
+    fs.writeFileSync(path.join(outDir, "architecture.svg"), await renderSvg(toDot(graph)));
+    console.log("");
+    console.log(`Outputs:`);
+    for (const [k, v] of Object.entries(plan.outputs)) console.log(`    ${k}: ${JSON.stringify(v)}`);
+    console.log("");
+    console.log(`Wrote ${outDir}/plan.json, ${outDir}/architecture.svg and ${outDir}/architecture.mmd in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+main().catch((err: Error) => {
+    // One line, as the Pulumi CLI reports a refused config: no stack trace for a user error.
+    console.error(`error: ${err.message.split("\n")[0]}`);
+    process.exit(1);
+});

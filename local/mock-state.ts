@@ -1,0 +1,101 @@
+import { createHash } from "crypto";
+
+// What the mock provider returns for a resource: its inputs plus the ids, ARNs, URLs and names
+// AWS would compute, in AWS's own formats, so ARN-based wiring and the flow diagram resolve.
+
+export const MOCK_ACCOUNT = "123456789012";
+
+export interface MockContext {
+    region: string;
+    accountId: string;
+}
+
+/** A stable, UUID-shaped id derived from a name (real ids are random; plans must be reproducible). */
+export function stableUuid(seed: string): string {
+    const h = createHash("sha1").update(seed).digest("hex");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export function mockOutputs(type: string, name: string, inputs: Record<string, any>, ctx: MockContext): { id: string; state: Record<string, unknown> } {
+    const { region: r, accountId: a } = ctx;
+    // Physical names: the provider would add a random suffix to the logical name; mocks keep it stable.
+    const physical: string = inputs.name ?? (inputs.namePrefix ? `${inputs.namePrefix}${stableUuid(name).slice(0, 7)}` : name);
+    const uuid = stableUuid(`${type}::${name}`);
+    const s = (id: string, extra: Record<string, unknown>) => ({ id, state: { ...inputs, ...extra } });
+    switch (type) {
+        case "aws:sqs/queue:Queue": {
+            const url = `https://sqs.${r}.amazonaws.com/${a}/${physical}`;
+            return s(url, { name: physical, arn: `arn:aws:sqs:${r}:${a}:${physical}`, url });
+        }
+        case "aws:sns/topic:Topic": {
+            const arn = `arn:aws:sns:${r}:${a}:${physical}`;
+            return s(arn, { name: physical, arn });
+        }
+        case "aws:sns/topicSubscription:TopicSubscription": {
+            const arn = `${inputs.topic}:${uuid}`;
+            return s(arn, { arn });
+        }
+        case "aws:kms/key:Key":
+            return s(uuid, { keyId: uuid, arn: `arn:aws:kms:${r}:${a}:key/${uuid}` });
+        case "aws:iam/role:Role":
+            return s(physical, { name: physical, arn: `arn:aws:iam::${a}:role/${physical}`, uniqueId: `AROA${uuid.replace(/-/g, "").slice(0, 17).toUpperCase()}` });
+        case "aws:iam/rolePolicy:RolePolicy":
+            return s(`${inputs.role}:${physical}`, { name: physical });
+        case "aws:lambda/function:Function": {
+            const arn = `arn:aws:lambda:${r}:${a}:function:${physical}`;
+            return s(physical, {
+                name: physical,
+                arn,
+                qualifiedArn: `${arn}:$LATEST`,
+                invokeArn: `arn:aws:apigateway:${r}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+                version: "$LATEST",
+            });
+        }
+        case "aws:cloudwatch/logGroup:LogGroup":
+            return s(physical, { name: physical, arn: `arn:aws:logs:${r}:${a}:log-group:${physical}` });
+        case "aws:cloudwatch/metricAlarm:MetricAlarm":
+            return s(physical, { name: physical, arn: `arn:aws:cloudwatch:${r}:${a}:alarm:${physical}` });
+        case "aws:lambda/eventSourceMapping:EventSourceMapping":
+            return s(uuid, { uuid, arn: `arn:aws:lambda:${r}:${a}:event-source-mapping:${uuid}` });
+        case "aws:cloudwatch/eventRule:EventRule":
+            return s(physical, { name: physical, arn: `arn:aws:events:${r}:${a}:rule/${physical}` });
+        case "aws:s3/bucket:Bucket":
+        case "aws:s3/bucketV2:BucketV2": {
+            const bucket = inputs.bucket ?? physical;
+            return s(bucket, { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${r}.amazonaws.com` });
+        }
+        case "aws:dynamodb/table:Table":
+            return s(physical, { name: physical, arn: `arn:aws:dynamodb:${r}:${a}:table/${physical}` });
+        case "aws:kinesis/stream:Stream":
+            return s(physical, { name: physical, arn: `arn:aws:kinesis:${r}:${a}:stream/${physical}` });
+        case "aws:sfn/stateMachine:StateMachine": {
+            const arn = `arn:aws:states:${r}:${a}:stateMachine:${physical}`;
+            return s(arn, { name: physical, arn });
+        }
+        case "aws:apigateway/restApi:RestApi": {
+            const id = uuid.replace(/-/g, "").slice(0, 10);
+            return s(id, { name: physical, rootResourceId: id.slice(0, 6), arn: `arn:aws:apigateway:${r}::/restapis/${id}`, executionArn: `arn:aws:execute-api:${r}:${a}:${id}` });
+        }
+        case "aws:glue/job:Job":
+            return s(physical, { name: physical, arn: `arn:aws:glue:${r}:${a}:job/${physical}` });
+        default: {
+            // Anything else: an id and an ARN in the service's namespace, enough for references.
+            const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
+            return s(`${name}-id`, { name: physical, arn: `arn:aws:${service}:${r}:${a}:${physical}` });
+        }
+    }
+}
+
+/** Answers to the provider functions (data sources) the program calls. */
+export function mockCall(token: string, ctx: MockContext): Record<string, unknown> {
+    switch (token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: ctx.accountId, arn: `arn:aws:iam::${ctx.accountId}:user/offline`, userId: "OFFLINE", id: ctx.accountId };
+        case "aws:index/getRegion:getRegion":
+            return { name: ctx.region, region: ctx.region, id: ctx.region, endpoint: `ec2.${ctx.region}.amazonaws.com`, description: ctx.region };
+        case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+        default:
+            throw new Error(`the offline engine has no mock for the provider function ${token}; add it to local/mock-state.ts`);
+    }
+}

@@ -1,0 +1,242 @@
+/**
+ * Local AWS API emulators for tests: dynalite (DynamoDB), s3rver (S3) and
+ * kinesis-local (Kinesis). Each one binds to a free loopback port so specs can
+ * run in parallel with other tooling, and each `stop()` releases every handle
+ * so mocha can exit on its own.
+ */
+import { ChildProcess, spawn } from "child_process";
+import { mkdtemp, rm } from "fs/promises";
+import { Server } from "http";
+import { AddressInfo, createServer } from "net";
+import { tmpdir } from "os";
+import { dirname, join } from "path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { KinesisClient, ListStreamsCommand } from "@aws-sdk/client-kinesis";
+import { S3Client } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+export interface Emulator {
+  /** Base URL to pass as the SDK client's `endpoint`. */
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Releases the port, files and processes; resolves once they are gone. */
+  stop(): Promise<void>;
+}
+
+const REGION = "us-east-1";
+const HOST = "127.0.0.1";
+// Used where the emulator does not check signatures; the SDK still needs something to sign with.
+const DUMMY_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+const KINESIS_STARTUP_TIMEOUT_MS = 20_000;
+const KINESIS_STOP_TIMEOUT_MS = 5_000;
+// Enough of the child's output to explain a failed start without flooding the error.
+const OUTPUT_TAIL_CHARS = 4_000;
+
+// Neither dynalite nor s3rver ships type declarations; these describe the parts used here.
+type DynaliteFactory = (options: {
+  createTableMs: number;
+  deleteTableMs: number;
+  updateTableMs: number;
+}) => Server;
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  silent: boolean;
+  directory: string;
+}) => S3rverInstance;
+
+/**
+ * Asks the OS for a currently unused loopback port. Only needed for servers
+ * that cannot be told to listen on port 0 and report back (kinesis-local);
+ * another process could grab the port in between, which is acceptable for tests.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, HOST, () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** In-process DynamoDB emulator with instant table state transitions. */
+export async function startDynalite(): Promise<Emulator> {
+  const dynalite = require("dynalite") as DynaliteFactory;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, HOST, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://${HOST}:${port}`,
+    region: REGION,
+    credentials: DUMMY_CREDENTIALS,
+    // dynalite's close() also waits for its in-memory LevelDB store to shut down.
+    stop: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
+  };
+}
+
+/** In-process S3 emulator backed by a throwaway directory. */
+export async function startS3rver(): Promise<Emulator> {
+  const S3rver = require("s3rver") as S3rverConstructor;
+  // A fresh directory per instance: s3rver's default is a shared folder under tmpdir that outlives runs.
+  const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
+  const server = new S3rver({ address: HOST, port: 0, silent: true, directory });
+  let port: number;
+  try {
+    ({ port } = await server.run());
+  } catch (err) {
+    await rm(directory, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    endpoint: `http://${HOST}:${port}`,
+    region: REGION,
+    // s3rver verifies SigV4 signatures against this fixed key pair.
+    credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
+    stop: async () => {
+      try {
+        await server.close();
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/**
+ * kinesis-mock (Scala.js build) as a child process. It takes its ports from env
+ * vars and never reports what it bound, so both are picked beforehand; it runs
+ * from its package folder because it loads its TLS certificate (server.json)
+ * relative to the working directory.
+ */
+export async function startKinesisLocal(): Promise<Emulator> {
+  const plainPort = await freePort();
+  let tlsPort = await freePort();
+  // Two back-to-back probes can come back with the same port; the mock needs two distinct ones.
+  while (tlsPort === plainPort) tlsPort = await freePort();
+
+  const packageDir = dirname(require.resolve("kinesis-local/package.json"));
+  const child = spawn(process.execPath, ["main.js"], {
+    cwd: packageDir,
+    env: {
+      ...process.env,
+      KINESIS_MOCK_PLAIN_PORT: String(plainPort),
+      KINESIS_MOCK_TLS_PORT: String(tlsPort),
+      AWS_REGION: REGION,
+      // Every state transition defaults to 500ms; tests should not sleep on them.
+      CREATE_STREAM_DURATION: "0ms",
+      DELETE_STREAM_DURATION: "0ms",
+      UPDATE_SHARD_COUNT_DURATION: "0ms",
+      // Rejected requests are logged as warnings by default; keep them from crowding out a crash in the tail.
+      LOG_LEVEL: "ERROR",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+
+  // The mock writes its log lines to stdout and crashes to stderr; keep the tail of both for errors.
+  let outputTail = "";
+  const collect = (chunk: Buffer) => {
+    outputTail = (outputTail + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  // "close" rather than "exit": it also waits for the output pipes to drain, so the tail is complete.
+  const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  // If the test run dies without calling stop(), do not leave the mock running.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+
+  const emulator: Emulator = {
+    endpoint: `http://${HOST}:${plainPort}`,
+    region: REGION,
+    credentials: DUMMY_CREDENTIALS,
+    stop: async () => {
+      process.removeListener("exit", killOnExit);
+      await stopChild(child, exited);
+    },
+  };
+
+  try {
+    await waitForKinesis(emulator, child, exited, () => outputTail);
+  } catch (err) {
+    await emulator.stop();
+    throw err;
+  }
+  return emulator;
+}
+
+/** Polls ListStreams until the mock answers, failing fast if the child exits first. */
+async function waitForKinesis(
+  emulator: Emulator,
+  child: ChildProcess,
+  exited: Promise<void>,
+  outputTail: () => string,
+): Promise<void> {
+  const client = kinesisClient(emulator, { maxAttempts: 1 });
+  const deadline = Date.now() + KINESIS_STARTUP_TIMEOUT_MS;
+  let childGone = false;
+  void exited.then(() => (childGone = true));
+  try {
+    for (;;) {
+      try {
+        // Per-probe timeout so a port that accepts but never answers cannot outlast the deadline.
+        await client.send(new ListStreamsCommand({}), { abortSignal: AbortSignal.timeout(1_000) });
+        return;
+      } catch (err) {
+        const reason = childGone
+          ? `exited early (code ${child.exitCode}, signal ${child.signalCode})`
+          : Date.now() > deadline
+            ? `did not answer on ${emulator.endpoint} within ${KINESIS_STARTUP_TIMEOUT_MS}ms (last error: ${String(err)})`
+            : undefined;
+        if (reason) throw new Error(`kinesis-local ${reason}; output tail:\n${outputTail()}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    client.destroy();
+  }
+}
+
+/** SIGTERM, then SIGKILL if the child ignores it; resolves only once it has exited. */
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), KINESIS_STOP_TIMEOUT_MS);
+  });
+  if (await Promise.race([exited.then(() => false), timedOut])) {
+    child.kill("SIGKILL");
+    await exited;
+  }
+  clearTimeout(timer);
+}
+
+export function dynamoClient(e: Emulator): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: e.endpoint, region: e.region, credentials: e.credentials });
+}
+
+export function s3Client(e: Emulator): S3Client {
+  // Virtual-hosted style would put the bucket in the hostname (bucket.127.0.0.1), which does not resolve.
+  return new S3Client({ endpoint: e.endpoint, region: e.region, credentials: e.credentials, forcePathStyle: true });
+}
+
+export function kinesisClient(e: Emulator, options: { maxAttempts?: number } = {}): KinesisClient {
+  return new KinesisClient({
+    endpoint: e.endpoint,
+    region: e.region,
+    credentials: e.credentials,
+    // The SDK defaults Kinesis to an HTTP/2 handler, which kinesis-mock's plain port does not speak.
+    requestHandler: new NodeHttpHandler(),
+    ...options,
+  });
+}
