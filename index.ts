@@ -20,6 +20,7 @@ const functionDefaults = {
     memorySizeMb: cfg.lambdaMemoryMb,
     timeoutSeconds: cfg.lambdaTimeoutSeconds,
     logRetentionDays: cfg.logRetentionDays,
+    protect: cfg.protectStatefulResources,
 };
 
 function queue(name: string, consumer: Pick<QueueConsumerArgs, "function">): QueueWithDlq {

@@ -49,7 +49,15 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
             failures.push(err);
         }
         await pulumi.runtime.disconnect();
-        if (failures.length > 0) throw failures[0];
+        // A registration whose inputs failed to serialize rejects outside the RPC queue: give
+        // those rejections a turn of the event loop to arrive before declaring success.
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        if (failures.length > 0) {
+            // A failed program leaves its dependants' registrations pending for good; forget them so
+            // the runtime does not report them as leaks when the process exits.
+            require("@pulumi/pulumi/runtime/debuggable").leakedPromises();
+            throw failures[0];
+        }
         return {
             project: options.project,
             stack: options.stack,

@@ -1,0 +1,75 @@
+import { expect } from "chai";
+import { CONFIG_KEYS, parseStackConfig, StackConfig } from "../../config/stack-config";
+import { readProject } from "../../local/stack-files";
+import { REPO_ROOT } from "../../local/engine";
+
+const VALID: Record<keyof StackConfig, string> = {
+    alertEmails: '["oncall@example.com"]',
+    logRetentionDays: "30",
+    maxReceiveCount: "5",
+    queueRetentionDays: "4",
+    dlqRetentionDays: "14",
+    oldestMessageAgeAlarmSeconds: "900",
+    consumerErrorsAlarmThreshold: "1",
+    consumerBatchSize: "10",
+    consumerBatchingWindowSeconds: "0",
+    consumerMaxConcurrency: "5",
+    lambdaRuntime: "nodejs22.x",
+    lambdaArchitecture: "arm64",
+    lambdaMemoryMb: "256",
+    lambdaTimeoutSeconds: "30",
+    kmsKeyDeletionWindowDays: "30",
+    protectStatefulResources: "false",
+};
+
+const parse = (overrides: Partial<Record<keyof StackConfig, string>>) => parseStackConfig((k) => ({ ...VALID, ...overrides })[k as keyof StackConfig]);
+
+describe("stack config", () => {
+    it("parses every key into its type", () => {
+        const cfg = parse({});
+        expect(cfg.alertEmails).to.deep.equal(["oncall@example.com"]);
+        expect(cfg.maxReceiveCount).to.equal(5);
+        expect(cfg.protectStatefulResources).to.equal(false);
+        expect(cfg.lambdaArchitecture).to.equal("arm64");
+    });
+
+    it("reads exactly the keys Pulumi.yaml declares, each with a type, a default and a description", () => {
+        const declared = readProject(REPO_ROOT).config;
+        expect(Object.keys(declared).sort()).to.deep.equal([...CONFIG_KEYS].sort());
+        for (const [key, decl] of Object.entries(declared)) {
+            expect(decl.type, key).to.be.a("string");
+            expect(decl.default, key).to.not.equal(undefined);
+            expect(decl.description, key).to.be.a("string").and.have.length.above(20);
+        }
+    });
+
+    it("accepts the Pulumi.yaml defaults", () => {
+        const declared = readProject(REPO_ROOT).config;
+        const text = (v: unknown) => (typeof v === "object" ? JSON.stringify(v) : String(v));
+        expect(() => parseStackConfig((k) => text(declared[k]?.default))).to.not.throw();
+    });
+
+    const refusals: [Partial<Record<keyof StackConfig, string>>, string][] = [
+        [{ maxReceiveCount: "abc" }, 'Invalid stack config event-pipelines:maxReceiveCount = "abc": expected an integer from 5 to 1000'],
+        [{ maxReceiveCount: "3" }, 'Invalid stack config event-pipelines:maxReceiveCount = "3": expected an integer from 5 to 1000'],
+        [{ maxReceiveCount: "5.5" }, 'Invalid stack config event-pipelines:maxReceiveCount = "5.5": expected an integer from 5 to 1000'],
+        [{ logRetentionDays: "10" }, 'Invalid stack config event-pipelines:logRetentionDays = "10": expected one of 1, 3, 5, 7, 14, 30,'],
+        [{ lambdaRuntime: "nodejs20.x" }, 'Invalid stack config event-pipelines:lambdaRuntime = "nodejs20.x": expected one of nodejs22.x, nodejs24.x'],
+        [{ alertEmails: '["not-an-address"]' }, 'Invalid stack config event-pipelines:alertEmails = "not-an-address": expected an e-mail address'],
+        [{ protectStatefulResources: "yes" }, 'Invalid stack config event-pipelines:protectStatefulResources = "yes": expected true or false'],
+        [{ dlqRetentionDays: "4" }, "Invalid stack config event-pipelines:dlqRetentionDays = 4: expected more days than queueRetentionDays (4)"],
+        [{ consumerBatchSize: "100" }, "Invalid stack config event-pipelines:consumerBatchingWindowSeconds = 0: expected at least 1 when consumerBatchSize (100) is above 10"],
+    ];
+    for (const [overrides, message] of refusals) {
+        it(`refuses ${JSON.stringify(overrides)} with one line naming the key`, () => {
+            let error: Error | undefined;
+            try {
+                parse(overrides);
+            } catch (e) {
+                error = e as Error;
+            }
+            expect(error?.message).to.contain(message);
+            expect(error?.message).to.not.contain("\n");
+        });
+    }
+});

@@ -1,0 +1,107 @@
+import { expect } from "chai";
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { promisify } from "util";
+import { REPO_ROOT } from "../local/engine";
+import { Plan } from "../local/plan";
+import { one, ofType } from "./support/pulumi-harness";
+import { stackPlan } from "./support/stack-plans";
+
+const run = promisify(execFile);
+
+describe("stacks evaluated from their YAML files", () => {
+    let dev: Plan;
+    let prod: Plan;
+    before(async () => {
+        dev = await stackPlan("dev");
+        prod = await stackPlan("prod");
+    });
+
+    it("builds the same resources in dev and prod", () => {
+        // The stack itself and the alert e-mail subscriptions are named per stack.
+        const shape = (p: Plan) =>
+            p.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !/-email-\d+$/.test(r.name)).map((r) => `${r.type}::${r.name}`).sort();
+        expect(shape(dev)).to.deep.equal(shape(prod));
+        expect(dev.resources.length).to.be.above(40);
+    });
+
+    it("applies each stack's values where dev and prod differ", () => {
+        const retention = (p: Plan) => ofType(p, "aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays);
+        expect(retention(dev)).to.deep.equal([14, 14]);
+        expect(retention(prod)).to.deep.equal([365, 365]);
+        const redrive = (p: Plan) => JSON.parse(one(p, "aws:sqs/queue:Queue", "audit-queue").inputs.redrivePolicy as string).maxReceiveCount;
+        expect(redrive(dev)).to.equal(5);
+        expect(redrive(prod)).to.equal(8);
+        const concurrency = (p: Plan) => (one(p, "aws:lambda/eventSourceMapping:EventSourceMapping", "audit-consumer-events").inputs.scalingConfig as { maximumConcurrency: number }).maximumConcurrency;
+        expect([concurrency(dev), concurrency(prod)]).to.deep.equal([2, 20]);
+        const age = (p: Plan) => one(p, "aws:cloudwatch/metricAlarm:MetricAlarm", "audit-oldest-message-age-alarm").inputs.threshold;
+        expect([age(dev), age(prod)]).to.deep.equal([1800, 300]);
+    });
+
+    it("subscribes the alert e-mails of prod only", () => {
+        const emails = (p: Plan) => ofType(p, "aws:sns/topicSubscription:TopicSubscription").filter((s) => s.inputs.protocol === "email").map((s) => s.inputs.endpoint);
+        expect(emails(dev)).to.deep.equal([]);
+        expect(emails(prod)).to.deep.equal(["data-oncall@example.com"]);
+    });
+
+    it("protects stateful resources in prod only", () => {
+        const stateful = ["aws:sqs/queue:Queue", "aws:sns/topic:Topic", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"];
+        const protectedOnes = (p: Plan) => p.resources.filter((r) => stateful.includes(r.type)).map((r) => r.protect);
+        expect(protectedOnes(prod)).to.have.length.above(8);
+        expect(protectedOnes(prod).every(Boolean)).to.equal(true);
+        expect(protectedOnes(dev).some(Boolean)).to.equal(false);
+    });
+
+    it("exports the stack outputs", () => {
+        expect(Object.keys(dev.outputs).sort()).to.deep.equal(["alertTopicArn", "auditQueueUrl", "imagesQueueUrl", "uploadsTopicArn"]);
+        expect(dev.outputs.uploadsTopicArn).to.equal(one(dev, "aws:sns/topic:Topic", "uploads-topic-sns").outputs.arn);
+    });
+});
+
+describe("npm start", () => {
+    const tmpStack = "speccheck";
+    const stackFile = path.join(REPO_ROOT, `Pulumi.${tmpStack}.yaml`);
+    const start = (...args: string[]) =>
+        run(process.execPath, ["-r", "ts-node/register/transpile-only", "local/main.ts", ...args], { cwd: REPO_ROOT }).then(
+            (r) => ({ code: 0, ...r }),
+            (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+        );
+    afterEach(() => fs.rmSync(stackFile, { force: true }));
+
+    it("stops on a value of the wrong type with one line naming the key", async () => {
+        fs.writeFileSync(stackFile, 'config:\n  event-pipelines:maxReceiveCount: "abc"\n');
+        const r = await start("--stack", tmpStack);
+        expect(r.code).to.equal(1);
+        expect(r.stderr.trim()).to.equal(`error: Stack '${tmpStack}' with configuration key 'maxReceiveCount' must be of type 'integer'`);
+        expect(r.stdout).to.not.contain("Previewing");
+    });
+
+    it("stops on a value out of range with one line naming the key, the value and the range", async () => {
+        fs.writeFileSync(stackFile, "config:\n  event-pipelines:maxReceiveCount: 2\n");
+        const r = await start("--stack", tmpStack);
+        expect(r.code).to.equal(1);
+        expect(r.stderr.trim()).to.equal('error: Invalid stack config event-pipelines:maxReceiveCount = "2": expected an integer from 5 to 1000');
+    });
+
+    it("refuses an unknown stack and unknown arguments", async () => {
+        expect((await start("--stack", "nope")).stderr.trim()).to.equal("error: no stack named 'nope' found (expected Pulumi.nope.yaml)");
+        expect((await start("--bogus")).stderr.trim()).to.equal("error: unknown argument --bogus (expected --stack <name>)");
+    });
+
+    it("prints the plan and writes plan.json, the SVG and the Mermaid text", async () => {
+        fs.writeFileSync(stackFile, "config:\n  aws:region: eu-west-1\n");
+        const r = await start("--stack", tmpStack);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stdout).to.contain("event-pipelines:index:FanOutTopic");
+        const out = path.join(REPO_ROOT, "out", tmpStack);
+        const plan = JSON.parse(fs.readFileSync(path.join(out, "plan.json"), "utf8"));
+        expect(plan.stack).to.equal(tmpStack);
+        expect(plan.resources.find((x: { name: string }) => x.name === "uploads-topic-sns").outputs.arn).to.equal("arn:aws:sns:eu-west-1:123456789012:uploads-topic-sns");
+        // Graphviz writes "-" in labels as an entity.
+        const svg = fs.readFileSync(path.join(out, "architecture.svg"), "utf8").replace(/&#45;/g, "-");
+        expect(svg).to.contain("<svg").and.contain("uploads-topic-sns").and.contain("images-queue").and.contain("audit-queue");
+        expect(fs.readFileSync(path.join(out, "architecture.mmd"), "utf8")).to.match(/topic_uploads_topic_sns -->\|"filter"\| queue_images_queue/);
+        fs.rmSync(out, { recursive: true, force: true });
+    });
+});

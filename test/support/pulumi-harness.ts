@@ -1,0 +1,41 @@
+import { evaluate, evaluateStack } from "../../local/engine";
+import { Plan, PlannedResource } from "../../local/plan";
+import { PolicyDocument } from "../../components/policy-documents";
+
+// The mock harness: runs a program under Pulumi's mock engine and hands back every resource it
+// registered, with inputs, parent and dependencies, plus finders for assertions.
+
+export { evaluateStack };
+
+/** Runs `program` (which creates components) and records what it registers. */
+export function record(program: () => unknown, config: Record<string, string> = {}): Promise<Plan> {
+    return evaluate({ project: "event-pipelines", stack: "test", config: { "aws:region": "us-east-1", ...config }, program });
+}
+
+export function ofType(plan: Plan, type: string): PlannedResource[] {
+    return plan.resources.filter((r) => r.type === type);
+}
+
+/** The one resource of `type` named `name`; fails loudly when absent or ambiguous. */
+export function one(plan: Plan, type: string, name: string): PlannedResource {
+    const hits = plan.resources.filter((r) => r.type === type && r.name === name);
+    if (hits.length !== 1) {
+        const names = ofType(plan, type).map((r) => r.name).join(", ");
+        throw new Error(`expected one ${type} named ${name}, found ${hits.length} (have: ${names || "none"})`);
+    }
+    return hits[0];
+}
+
+/** The policy document held as a JSON string in `field` of a resource's inputs. */
+export function policyOf(r: PlannedResource, field = "policy"): PolicyDocument {
+    const raw = r.inputs[field];
+    if (typeof raw !== "string") throw new Error(`${r.name}.${field} is not a JSON string`);
+    return JSON.parse(raw);
+}
+
+/** Children of a resource, by URN. */
+export function childrenOf(plan: Plan, parent: PlannedResource): PlannedResource[] {
+    return plan.resources.filter((r) => r.parent === parent.urn);
+}
+
+export const ALERT_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alerts";
