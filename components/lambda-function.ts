@@ -21,6 +21,11 @@ export interface LambdaFunctionArgs {
     entry?: string;
     /** An inline handler, serialized by Pulumi (`aws.lambda.CallbackFunction`) with this component's role instead of its managed policies. */
     callback?: aws.lambda.Callback<any, any>;
+    /**
+     * For a callback: the npm packages it requires at run time. CallbackFunction would otherwise
+     * ship every dependency in the program's package.json (build tools included). Default none.
+     */
+    callbackPackages?: string[];
     /** Exact actions on exact resources the handler needs, beyond its own logs and traces. Default none. */
     grants?: GrantInput[];
     /** Environment variables. Default none (plus NODE_OPTIONS=--enable-source-maps for bundled code). */
@@ -54,6 +59,14 @@ export function functionEntry(name: string): string {
         if (fs.existsSync(entry)) return entry;
     }
     throw new Error(`functionEntry: no functions/${name}/index.ts in this package`);
+}
+
+/** The program's package.json dependencies a callback does not name: left out of its archive. */
+function unusedDependencies(used: string[]): string[] {
+    const manifest = path.join(process.cwd(), "package.json");
+    if (!fs.existsSync(manifest)) return [];
+    const deps = Object.keys(JSON.parse(fs.readFileSync(manifest, "utf8")).dependencies ?? {});
+    return deps.filter((d) => !used.includes(d));
 }
 
 /**
@@ -130,6 +143,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
                     ...common,
                     callback: args.callback,
                     environment: args.environment ? { variables: args.environment } : undefined,
+                    codePathOptions: { extraExcludePackages: unusedDependencies(args.callbackPackages ?? []) },
                 },
                 fnOpts,
             );

@@ -7,9 +7,6 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 // EventBridge sent through SNS (raw delivery). Each valid event becomes one structured audit
 // line; an invalid one fails alone, is retried, and ends in the DLQ with its reason logged.
 
-const logger = new Logger({ serviceName: "audit-logger" });
-const processor = new BatchProcessor(EventType.SQS);
-
 export interface UploadAudit {
     bucket: string;
     key: string;
@@ -49,15 +46,23 @@ export function parseUpload(body: string): UploadAudit {
     };
 }
 
-async function recordHandler(record: SQSRecord): Promise<void> {
-    try {
-        const audit = parseUpload(record.body);
-        logger.info("object uploaded", { messageId: record.messageId, audit });
-    } catch (err) {
-        logger.error("rejected message", { messageId: record.messageId, reason: (err as Error).message });
-        throw err;
-    }
+/**
+ * Builds the handler with its logger and batch processor. A factory, so that an inline
+ * CallbackFunction (`callbackFactory`) can build the same handler at cold start (see bench/).
+ */
+export function createHandler(): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+    const logger = new Logger({ serviceName: "audit-logger" });
+    const processor = new BatchProcessor(EventType.SQS);
+    const recordHandler = async (record: SQSRecord): Promise<void> => {
+        try {
+            const audit = parseUpload(record.body);
+            logger.info("object uploaded", { messageId: record.messageId, audit });
+        } catch (err) {
+            logger.error("rejected message", { messageId: record.messageId, reason: (err as Error).message });
+            throw err;
+        }
+    };
+    return async (event, context) => processPartialResponse(event, recordHandler, processor, { context });
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, recordHandler, processor, { context });
+export const handler = createHandler();
