@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { bundleFunction } from "./bundle";
 import { LAMBDA_DEFAULTS } from "./defaults";
-import { Grant, functionBaseGrants, grantStatements, lambdaTrustPolicy, policyDocument } from "./policy-documents";
+import { Grant, checkGrant, functionBaseGrants, grantStatements, lambdaTrustPolicy, policyDocument } from "./policy-documents";
 
 /** A grant whose resources may still be Outputs (ARNs of resources being created). */
 export interface GrantInput {
@@ -91,6 +91,9 @@ export class LambdaFunction extends pulumi.ComponentResource {
         if (!args.entry === !args.callback) {
             throw new Error(`LambdaFunction "${name}": expected exactly one of entry (a handler file to bundle) or callback (an inline function)`);
         }
+        // Refuse a bad grant here, with the component's name, rather than later inside an apply.
+        const grantLabel = `LambdaFunction "${name}": grant`;
+        (args.grants ?? []).forEach((g, i) => checkGrant(g, `${grantLabel} ${i + 1}`));
         this.timeoutSeconds = args.timeoutSeconds ?? LAMBDA_DEFAULTS.timeoutSeconds;
         const tracing = args.tracing ?? LAMBDA_DEFAULTS.tracing;
 
@@ -100,12 +103,12 @@ export class LambdaFunction extends pulumi.ComponentResource {
             { parent: this, protect: args.protect },
         );
         this.role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()) }, { parent: this });
-        const grants = pulumi
+        const statements = pulumi
             .all([this.logGroup.arn, pulumi.output((args.grants ?? []) as pulumi.Input<Grant>[])])
-            .apply(([logGroupArn, extra]) => [...functionBaseGrants(logGroupArn, tracing), ...extra]);
+            .apply(([logGroupArn, extra]) => [...grantStatements(functionBaseGrants(logGroupArn, tracing)), ...grantStatements(extra, grantLabel)]);
         const policy = new aws.iam.RolePolicy(
             `${name}-policy`,
-            { role: this.role.id, policy: grants.apply((g) => JSON.stringify(policyDocument(grantStatements(g)))) },
+            { role: this.role.id, policy: statements.apply((s) => JSON.stringify(policyDocument(s))) },
             { parent: this },
         );
 

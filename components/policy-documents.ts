@@ -38,23 +38,27 @@ export function policyDocument(statements: PolicyStatement[]): PolicyDocument {
     return { Version: "2012-10-17", Statement: statements };
 }
 
+/**
+ * Checks one grant: at least one action, each an exact action; at least one resource; "*" only
+ * for actions without resource types. Resources that are not strings yet (Outputs) are checked
+ * again once resolved. Throws one line starting with `label`.
+ */
+export function checkGrant(grant: { actions: string[]; resources: unknown[] }, label: string): void {
+    if (grant.actions.length === 0) throw new Error(`${label}: expected at least one action`);
+    const what = `${label} (${grant.actions.join(", ")})`;
+    if (grant.resources.length === 0) throw new Error(`${what}: expected at least one resource ARN`);
+    for (const action of grant.actions) {
+        if (!ACTION.test(action)) throw new Error(`${label}: action "${action}" must be one exact action such as "sqs:SendMessage" (no wildcards)`);
+    }
+    if (grant.resources.includes("*") && !grant.actions.every((a) => RESOURCE_STAR_ACTIONS.has(a))) {
+        throw new Error(`${what}: resource "*" is only allowed for actions without resource types (${[...RESOURCE_STAR_ACTIONS].join(", ")})`);
+    }
+}
+
 /** Turns grants into Allow statements, refusing wildcards: every action and resource must be exact. */
-export function grantStatements(grants: Grant[]): PolicyStatement[] {
+export function grantStatements(grants: Grant[], label = "grant"): PolicyStatement[] {
     return grants.map((grant, i) => {
-        if (grant.actions.length === 0) throw new Error(`grant ${i}: expected at least one action`);
-        if (grant.resources.length === 0) throw new Error(`grant ${i} (${grant.actions.join(", ")}): expected at least one resource ARN`);
-        for (const action of grant.actions) {
-            if (!ACTION.test(action)) {
-                throw new Error(`grant ${i}: action "${action}" must be one exact action such as "sqs:SendMessage" (no wildcards)`);
-            }
-        }
-        for (const resource of grant.resources) {
-            if (resource === "*" && !grant.actions.every((a) => RESOURCE_STAR_ACTIONS.has(a))) {
-                throw new Error(
-                    `grant ${i} (${grant.actions.join(", ")}): resource "*" is only allowed for actions without resource types (${[...RESOURCE_STAR_ACTIONS].join(", ")})`,
-                );
-            }
-        }
+        checkGrant(grant, `${label} ${i + 1}`);
         return { Effect: "Allow", Action: [...grant.actions].sort(), Resource: [...grant.resources].sort() };
     });
 }

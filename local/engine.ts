@@ -27,8 +27,16 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
     const ctx: MockContext = { region: options.region ?? options.config["aws:region"] ?? "us-east-1", accountId: MOCK_ACCOUNT };
     const resources: PlannedResource[] = [];
     const failures: unknown[] = [];
-    // Errors thrown inside apply callbacks surface as rejected promises, not as a throw from the program.
-    const onRejection = (reason: unknown) => failures.push(reason);
+    // Errors thrown inside apply callbacks surface as rejected promises, not as a throw from the
+    // program; and resources depending on the failed one never finish registering, so waiting for
+    // the runtime alone could hang. Every wait below also ends at the first failure.
+    let fail: (reason: unknown) => void = () => undefined;
+    const failed = new Promise<never>((_, reject) => (fail = reject));
+    failed.catch(() => undefined);
+    const onRejection = (reason: unknown) => {
+        failures.push(reason);
+        fail(reason);
+    };
     process.on("unhandledRejection", onRejection);
     try {
         pulumi.runtime.setAllConfig(options.config, []);
@@ -44,11 +52,11 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
         recordRegistrations(resources);
         let outputs: Record<string, unknown> = {};
         try {
-            outputs = ((await pulumi.runtime.runInPulumiStack(async () => options.program())) ?? {}) as Record<string, unknown>;
+            outputs = ((await Promise.race([pulumi.runtime.runInPulumiStack(async () => options.program()), failed])) ?? {}) as Record<string, unknown>;
         } catch (err) {
-            failures.push(err);
+            if (!failures.includes(err)) failures.push(err);
         }
-        await pulumi.runtime.disconnect();
+        await Promise.race([pulumi.runtime.disconnect(), failed]).catch(() => undefined);
         // A registration whose inputs failed to serialize rejects outside the RPC queue: give
         // those rejections a turn of the event loop to arrive before declaring success.
         await new Promise((resolve) => setTimeout(resolve, 10));
@@ -66,13 +74,34 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
                     .filter(([k]) => k.startsWith(`${options.project}:`))
                     .map(([k, v]) => [k.slice(options.project.length + 1), parseConfigText(v)]),
             ),
-            resources,
+            resources: withRealUrns(resources),
             outputs: JSON.parse(JSON.stringify(outputs)),
         };
     } finally {
         process.off("unhandledRejection", onRejection);
         running = false;
     }
+}
+
+/**
+ * The mock monitor qualifies a URN's type with the direct parent's type only; the engine uses the
+ * whole chain of ancestor types below the stack. Rewrite them so plan.json matches `pulumi preview`.
+ */
+function withRealUrns(resources: PlannedResource[]): PlannedResource[] {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const qualified = new Map<string, string>();
+    const qualify = (r: PlannedResource): string => {
+        let q = qualified.get(r.urn);
+        if (q === undefined) {
+            const parent = r.parent ? byUrn.get(r.parent) : undefined;
+            q = !parent || parent.type === "pulumi:pulumi:Stack" ? r.type : `${qualify(parent)}$${r.type}`;
+            qualified.set(r.urn, q);
+        }
+        return q;
+    };
+    const real = new Map(resources.map((r) => [r.urn, `${r.urn.split("::").slice(0, 2).join("::")}::${qualify(r)}::${r.name}`]));
+    const map = (urn: string) => real.get(urn) ?? urn;
+    return resources.map((r) => ({ ...r, urn: map(r.urn), parent: r.parent && map(r.parent), dependencies: r.dependencies.map(map) }));
 }
 
 function parseConfigText(text: string): unknown {

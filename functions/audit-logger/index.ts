@@ -25,12 +25,16 @@ export function parseUpload(body: string): UploadAudit {
     try {
         json = JSON.parse(body);
     } catch {
-        throw new Error(`message body is not JSON (expected an S3 Object Created event): ${body.slice(0, 80)}`);
+        throw new Error(`message body is not JSON (expected an S3 Object Created event): ${body.slice(0, 80).replace(/\s+/g, " ")}`);
     }
     const parsed = S3EventNotificationEventBridgeSchema.safeParse(json);
     if (!parsed.success) {
         const issue = parsed.error.issues[0];
         throw new Error(`message is not an S3 Object Created event: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+    }
+    // The schema fits every S3 event EventBridge sends; this function audits creations only.
+    if (parsed.data.source !== "aws.s3" || parsed.data["detail-type"] !== "Object Created") {
+        throw new Error(`message is a "${parsed.data["detail-type"]}" event from ${parsed.data.source}, expected an "Object Created" event from aws.s3`);
     }
     const { detail, time } = parsed.data;
     return {
