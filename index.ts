@@ -49,11 +49,19 @@ const images = queue("images", {
     function: {
         ...functionDefaults,
         callback: async (event: SQSEvent) => {
+            const batchItemFailures: { itemIdentifier: string }[] = [];
             for (const record of event.Records) {
-                const detail = JSON.parse(record.body).detail ?? {};
-                console.log(JSON.stringify({ message: "image queued", bucket: detail.bucket?.name, key: detail.object?.key, size: detail.object?.size }));
+                try {
+                    const { detail } = JSON.parse(record.body);
+                    const image = { bucket: detail.bucket.name, key: detail.object.key, size: detail.object.size };
+                    console.log(JSON.stringify({ level: "INFO", message: "image queued", ...image }));
+                } catch (err) {
+                    // Only this message returns to the queue; after maxReceiveCount it lands in the DLQ.
+                    console.error(JSON.stringify({ level: "ERROR", message: "rejected message", messageId: record.messageId, reason: String(err) }));
+                    batchItemFailures.push({ itemIdentifier: record.messageId });
+                }
             }
-            return { batchItemFailures: [] };
+            return { batchItemFailures };
         },
     },
 });

@@ -153,8 +153,14 @@ function plain(value: unknown): any {
             case SECRET:
                 return "[secret]";
             case ASSET:
-            case ARCHIVE:
-                return v.path !== undefined ? { archive: v.path } : { archive: Object.keys(v.assets ?? {}).sort() };
+                return v.path !== undefined ? { asset: v.path } : { text: v.text };
+            case ARCHIVE: {
+                if (v.path !== undefined) return { archive: v.path };
+                // An in-memory archive (a CallbackFunction's): its entries, and the text of generated files.
+                const assets: Record<string, any> = v.assets ?? {};
+                const texts = Object.entries(assets).filter(([, a]) => typeof a?.text === "string");
+                return { archive: Object.keys(assets).sort(), files: Object.fromEntries(texts.map(([k, a]) => [k, a.text])) };
+            }
             case RESOURCE_REF:
                 return { resource: v.urn };
         }

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { execFile } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { REPO_ROOT } from "../local/engine";
@@ -51,6 +52,29 @@ describe("stacks evaluated from their YAML files", () => {
         expect(protectedOnes(prod)).to.have.length.above(8);
         expect(protectedOnes(prod).every(Boolean)).to.equal(true);
         expect(protectedOnes(dev).some(Boolean)).to.equal(false);
+    });
+
+    it("deploys an inline images consumer that reports only its bad messages", async () => {
+        // The closure exactly as CallbackFunction serialized it into the archive.
+        const code = one(dev, "aws:lambda/function:Function", "images-consumer-function").inputs.code as { archive: string[]; files: Record<string, string> };
+        expect(code.archive).to.deep.equal(["__index.js"]);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "inline-"));
+        fs.writeFileSync(path.join(dir, "__index.js"), code.files["__index.js"]);
+        const { handler } = require(path.join(dir, "__index.js"));
+        const body = JSON.stringify({ detail: { bucket: { name: "uploads" }, object: { key: "a.png", size: 3 } } });
+        const records = [
+            { messageId: "ok", body },
+            { messageId: "not-json", body: "<oops>" },
+            { messageId: "no-detail", body: "{}" },
+        ];
+        const silenced = [console.log, console.error];
+        console.log = console.error = () => undefined;
+        try {
+            expect(await handler({ Records: records })).to.deep.equal({ batchItemFailures: [{ itemIdentifier: "not-json" }, { itemIdentifier: "no-detail" }] });
+        } finally {
+            [console.log, console.error] = silenced;
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("exports the stack outputs", () => {
