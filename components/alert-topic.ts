@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { awsContext } from "./aws-context";
 import { EncryptedTopic } from "./encrypted-topic";
 
@@ -30,10 +31,12 @@ export class AlertTopic extends pulumi.ComponentResource {
             { parent: this },
         );
         this.arn = this.topic.arn;
-        const alarms = awsContext(this).apply(({ accountId, region }) => `arn:aws:cloudwatch:${region}:${accountId}:alarm:*`);
+        const alarms = awsContext(this).apply(({ accountId, region, partition }) => `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:*`);
         this.topic.allowPublishFrom("cloudwatch.amazonaws.com", alarms);
+        // Named by address, not position: removing one address must not replace (and make
+        // re-confirm) every subscription after it.
         this.subscriptions = (args.emails ?? []).map(
-            (email, i) => new aws.sns.TopicSubscription(`${name}-email-${i}`, { topic: this.arn, protocol: "email", endpoint: email }, { parent: this }),
+            (email) => new aws.sns.TopicSubscription(`${name}-email-${addressId(email)}`, { topic: this.arn, protocol: "email", endpoint: email }, { parent: this }),
         );
         this.registerOutputs({ arn: this.arn });
     }
@@ -42,4 +45,9 @@ export class AlertTopic extends pulumi.ComponentResource {
     allowPublishFrom(service: string, sourceArn: pulumi.Input<string>): void {
         this.topic.allowPublishFrom(service, sourceArn);
     }
+}
+
+/** A short, stable id for an e-mail address (case-insensitive, as mailboxes usually are). */
+export function addressId(email: string): string {
+    return createHash("sha256").update(email.trim().toLowerCase()).digest("hex").slice(0, 10);
 }

@@ -51,3 +51,35 @@ export const ALARM_DEFAULTS = {
     periodSeconds: 300,
     evaluationPeriods: 1,
 } as const;
+
+// What AWS accepts (or, where stricter, what these components allow), checked at construction so a
+// bad argument fails with one line at `pulumi preview` rather than at `pulumi up`.
+
+/** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Node.js runtimes Lambda supports and these bundles target (Node 20 reached end of life in April 2026). */
+export const LAMBDA_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
+export const LAMBDA_ARCHITECTURES = ["arm64", "x86_64"] as const;
+
+export const SQS_LIMITS = {
+    maxReceiveCount: [1, 1000],
+    retentionDays: [1, 14],
+    visibilityTimeoutSeconds: [0, 43_200],
+    batchSize: [1, 10_000],
+    /** Above this batch size an SQS event source needs a batching window of at least 1 s. */
+    batchSizeWithoutWindow: 10,
+    maximumBatchingWindowSeconds: [0, 300],
+    maximumConcurrency: [2, 1000],
+} as const;
+
+export const LAMBDA_LIMITS = {
+    memorySizeMb: [128, 10_240],
+    timeoutSeconds: [1, 900],
+} as const;
+
+export const KMS_LIMITS = {
+    deletionWindowInDays: [7, 30],
+} as const;

@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { awsContext } from "./aws-context";
-import { KMS_DEFAULTS } from "./defaults";
-import { keyPolicy } from "./policy-documents";
+import { KMS_DEFAULTS, KMS_LIMITS } from "./defaults";
+import { checkInteger } from "./validation";
+import { KeyUser, keyPolicy } from "./policy-documents";
 import { StatementCollector } from "./statement-collector";
 
 export interface EncryptionKeyArgs {
@@ -14,12 +15,6 @@ export interface EncryptionKeyArgs {
     protect?: boolean;
 }
 
-interface ServiceUse {
-    sid: string;
-    service: string;
-    sourceArn: string;
-}
-
 /**
  * A customer-managed KMS key with yearly rotation. Its policy lets the account administer it and
  * delegate its use through IAM, and lets each AWS service named through `allowService` use it
@@ -28,16 +23,16 @@ interface ServiceUse {
 export class EncryptionKey extends pulumi.ComponentResource {
     readonly key: aws.kms.Key;
     readonly arn: pulumi.Output<string>;
-    private readonly services: StatementCollector<ServiceUse>;
-    private serviceCount = 0;
+    private readonly services: StatementCollector<KeyUser>;
 
     constructor(name: string, args: EncryptionKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:EncryptionKey", name, {}, opts);
+        checkInteger(`EncryptionKey "${name}": deletionWindowInDays`, args.deletionWindowInDays, KMS_LIMITS.deletionWindowInDays);
         this.services = new StatementCollector(`EncryptionKey "${name}"`);
         const ctx = awsContext(this);
         const policy = pulumi
             .all([ctx, this.services.items])
-            .apply(([{ accountId }, services]) => JSON.stringify(keyPolicy(accountId, services)));
+            .apply(([{ accountId, partition }, services]) => JSON.stringify(keyPolicy(accountId, services, partition)));
         this.key = new aws.kms.Key(
             `${name}-cmk`,
             {
@@ -52,10 +47,11 @@ export class EncryptionKey extends pulumi.ComponentResource {
         this.registerOutputs({ arn: this.arn });
     }
 
-    /** Lets `service` (e.g. "cloudwatch.amazonaws.com") encrypt and decrypt with the key for `sourceArn` only. */
+    /**
+     * Lets `service` (e.g. "cloudwatch.amazonaws.com") encrypt and decrypt with the key for
+     * `sourceArn` only (EventBridge excepted: see KMS_UNSCOPED_SERVICES).
+     */
     allowService(service: string, sourceArn: pulumi.Input<string>): void {
-        // Statement ids must be unique within a policy; one service may be allowed for several sources.
-        const sid = `AllowServiceUse${++this.serviceCount}`;
-        this.services.add(pulumi.output(sourceArn).apply((arn) => ({ sid, service, sourceArn: arn })));
+        this.services.add(pulumi.output(sourceArn).apply((arn) => ({ service, sourceArn: arn })));
     }
 }

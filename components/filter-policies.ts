@@ -1,3 +1,4 @@
+import { InvalidArgument } from "./validation";
 // Pure builders for SNS subscription filter policies.
 
 /** SNS compares strings case-sensitively and caps a policy at 150 value combinations (AWS quota). */
@@ -20,7 +21,7 @@ export function caseVariants(text: string): string[] {
 export function anyCaseSuffixes(suffixes: string[]): { suffix: string }[] {
     const all = [...new Set(suffixes.flatMap(caseVariants))].sort();
     if (all.length > SNS_FILTER_MAX_COMBINATIONS) {
-        throw new Error(`anyCaseSuffixes: ${all.length} spellings exceed the ${SNS_FILTER_MAX_COMBINATIONS} values an SNS filter policy may combine; use fewer or shorter suffixes`);
+        throw new InvalidArgument(`anyCaseSuffixes: ${all.length} spellings exceed the ${SNS_FILTER_MAX_COMBINATIONS} values an SNS filter policy may combine; use fewer or shorter suffixes`);
     }
     return all.map((suffix) => ({ suffix }));
 }

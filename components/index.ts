@@ -10,3 +10,4 @@ export * from "./lambda-function";
 export * from "./policy-documents";
 export * from "./queue-with-dlq";
 export * from "./filter-policies";
+export * from "./validation";

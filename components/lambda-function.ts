@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { bundleFunction } from "./bundle";
-import { LAMBDA_DEFAULTS } from "./defaults";
+import { LAMBDA_ARCHITECTURES, LAMBDA_DEFAULTS, LAMBDA_LIMITS, LAMBDA_RUNTIMES, LOG_RETENTION_DAYS } from "./defaults";
+import { InvalidArgument, checkInteger, checkOneOf } from "./validation";
 import { Grant, checkGrant, functionBaseGrants, grantStatements, lambdaTrustPolicy, policyDocument } from "./policy-documents";
 
 /** A grant whose resources may still be Outputs (ARNs of resources being created). */
@@ -34,7 +35,7 @@ export interface LambdaFunctionArgs {
     timeoutSeconds?: number;
     /** Memory in MB. Default 256. */
     memorySizeMb?: pulumi.Input<number>;
-    /** Lambda runtime (a plain string, as CallbackFunction requires). Default nodejs22.x. */
+    /** Lambda runtime (a plain string, as CallbackFunction requires): nodejs22.x or nodejs24.x. Default nodejs22.x. */
     runtime?: string;
     /** Instruction set. Default arm64 (cheaper; the bundles are pure JavaScript). */
     architecture?: "arm64" | "x86_64";
@@ -58,7 +59,7 @@ export function functionEntry(name: string): string {
         const entry = path.join(root, "functions", name, "index.ts");
         if (fs.existsSync(entry)) return entry;
     }
-    throw new Error(`functionEntry: no functions/${name}/index.ts in this package`);
+    throw new InvalidArgument(`functionEntry: no functions/${name}/index.ts in this package`);
 }
 
 /** The program's package.json dependencies a callback does not name: left out of its archive. */
@@ -88,11 +89,17 @@ export class LambdaFunction extends pulumi.ComponentResource {
 
     constructor(name: string, args: LambdaFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:LambdaFunction", name, {}, opts);
+        const label = `LambdaFunction "${name}"`;
         if (!args.entry === !args.callback) {
-            throw new Error(`LambdaFunction "${name}": expected exactly one of entry (a handler file to bundle) or callback (an inline function)`);
+            throw new InvalidArgument(`${label}: expected exactly one of entry (a handler file to bundle) or callback (an inline function)`);
         }
+        checkOneOf(`${label}: runtime`, args.runtime, LAMBDA_RUNTIMES);
+        checkOneOf(`${label}: architecture`, args.architecture, LAMBDA_ARCHITECTURES);
+        checkInteger(`${label}: memorySizeMb`, args.memorySizeMb, LAMBDA_LIMITS.memorySizeMb);
+        checkInteger(`${label}: timeoutSeconds`, args.timeoutSeconds, LAMBDA_LIMITS.timeoutSeconds);
+        checkOneOf(`${label}: logRetentionDays`, args.logRetentionDays, LOG_RETENTION_DAYS);
         // Refuse a bad grant here, with the component's name, rather than later inside an apply.
-        const grantLabel = `LambdaFunction "${name}": grant`;
+        const grantLabel = `${label}: grant`;
         (args.grants ?? []).forEach((g, i) => checkGrant(g, `${grantLabel} ${i + 1}`));
         this.timeoutSeconds = args.timeoutSeconds ?? LAMBDA_DEFAULTS.timeoutSeconds;
         const tracing = args.tracing ?? LAMBDA_DEFAULTS.tracing;
@@ -134,7 +141,8 @@ export class LambdaFunction extends pulumi.ComponentResource {
                     ...common,
                     handler: "index.handler",
                     code: bundle.zipPath.apply((p) => new pulumi.asset.FileArchive(p)),
-                    sourceCodeHash: bundle.sha256,
+                    // Lambda's own CodeSha256: a diff appears when the code changes here or out of band.
+                    codeSha256: bundle.sha256,
                     environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...args.environment } },
                 },
                 fnOpts,

@@ -1,6 +1,8 @@
 // Pure builders for IAM identity policies, resource policies and KMS key policies. They take
 // resolved strings (components resolve Outputs first) so they are tested without mocks.
 
+import { InvalidArgument } from "./validation";
+
 export interface PolicyStatement {
     Sid?: string;
     Effect: "Allow" | "Deny";
@@ -44,14 +46,14 @@ export function policyDocument(statements: PolicyStatement[]): PolicyDocument {
  * again once resolved. Throws one line starting with `label`.
  */
 export function checkGrant(grant: { actions: string[]; resources: unknown[] }, label: string): void {
-    if (grant.actions.length === 0) throw new Error(`${label}: expected at least one action`);
+    if (grant.actions.length === 0) throw new InvalidArgument(`${label}: expected at least one action`);
     const what = `${label} (${grant.actions.join(", ")})`;
-    if (grant.resources.length === 0) throw new Error(`${what}: expected at least one resource ARN`);
+    if (grant.resources.length === 0) throw new InvalidArgument(`${what}: expected at least one resource ARN`);
     for (const action of grant.actions) {
-        if (!ACTION.test(action)) throw new Error(`${label}: action "${action}" must be one exact action such as "sqs:SendMessage" (no wildcards)`);
+        if (!ACTION.test(action)) throw new InvalidArgument(`${label}: action "${action}" must be one exact action such as "sqs:SendMessage" (no wildcards)`);
     }
     if (grant.resources.includes("*") && !grant.actions.every((a) => RESOURCE_STAR_ACTIONS.has(a))) {
-        throw new Error(`${what}: resource "*" is only allowed for actions without resource types (${[...RESOURCE_STAR_ACTIONS].join(", ")})`);
+        throw new InvalidArgument(`${what}: resource "*" is only allowed for actions without resource types (${[...RESOURCE_STAR_ACTIONS].join(", ")})`);
     }
 }
 
@@ -147,17 +149,40 @@ export const KMS_USE_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt",
 export const KMS_SERVICE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"];
 
 /**
- * A key policy: the account administers the key and may delegate its use through IAM; each
- * listed service may use it only for its own source ARN. In a key policy, Resource "*" means
- * this key.
+ * Services that cannot present aws:SourceArn or aws:SourceAccount to KMS: the SNS documentation
+ * says those conditions are not supported in a key policy for EventBridge publishing to an
+ * encrypted topic. Their key statement is unconditioned; the topic policy still scopes publishing.
  */
-export function keyPolicy(accountId: string, services: Omit<ServiceGrant, "resource" | "actions">[]): PolicyDocument {
-    const root = `arn:aws:iam::${accountId}:root`;
+export const KMS_UNSCOPED_SERVICES: ReadonlySet<string> = new Set(["events.amazonaws.com"]);
+
+/** An AWS service that encrypts or decrypts with a key on behalf of one source. */
+export interface KeyUser {
+    service: string;
+    sourceArn: string;
+    /** Default: the key's own account. */
+    accountId?: string;
+    /** Default: AllowServiceUse<n>. */
+    sid?: string;
+}
+
+/**
+ * A key policy: the account administers the key and may delegate its use through IAM; each
+ * service may use it only for its own source ARN (listed once, however often it was granted).
+ * In a key policy, Resource "*" means this key.
+ */
+export function keyPolicy(accountId: string, users: KeyUser[], partition = "aws"): PolicyDocument {
+    const root = `arn:${partition}:iam::${accountId}:root`;
+    const identity = (u: KeyUser) => (KMS_UNSCOPED_SERVICES.has(u.service) ? u.service : `${u.service} ${u.sourceArn}`);
+    const unique = users.filter((u, i) => users.findIndex((other) => identity(other) === identity(u)) === i);
     return policyDocument([
         { Sid: "AccountAdministersKey", Effect: "Allow", Principal: { AWS: root }, Action: KMS_ADMIN_ACTIONS, Resource: "*" },
         { Sid: "AccountDelegatesUseThroughIam", Effect: "Allow", Principal: { AWS: root }, Action: KMS_USE_ACTIONS, Resource: "*" },
-        ...services.map((s) =>
-            serviceStatement({ ...s, accountId: s.accountId ?? accountId, actions: KMS_SERVICE_ACTIONS, resource: "*" }),
-        ),
+        ...unique.map((u, i): PolicyStatement => {
+            const sid = u.sid ?? `AllowServiceUse${i + 1}`;
+            if (KMS_UNSCOPED_SERVICES.has(u.service)) {
+                return { Sid: sid, Effect: "Allow", Principal: { Service: u.service }, Action: KMS_SERVICE_ACTIONS, Resource: "*" };
+            }
+            return serviceStatement({ sid, service: u.service, sourceArn: u.sourceArn, accountId: u.accountId ?? accountId, actions: KMS_SERVICE_ACTIONS, resource: "*" });
+        }),
     ]);
 }

@@ -2,11 +2,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createAlarm, dlqDepthAlarm, functionErrorsAlarm, oldestMessageAgeAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
-import { ALARM_DEFAULTS, EVENT_SOURCE_DEFAULTS, LAMBDA_DEFAULTS, SQS_DEFAULTS } from "./defaults";
+import { ALARM_DEFAULTS, EVENT_SOURCE_DEFAULTS, LAMBDA_DEFAULTS, SQS_DEFAULTS, SQS_LIMITS } from "./defaults";
 import { EncryptionKey } from "./encryption-key";
 import { LambdaFunction, LambdaFunctionArgs } from "./lambda-function";
 import { PolicyStatement, policyDocument, serviceStatement, tlsOnlyStatement } from "./policy-documents";
 import { StatementCollector } from "./statement-collector";
+import { InvalidArgument, checkInteger } from "./validation";
 
 const DAY = 86_400;
 
@@ -76,13 +77,9 @@ export class QueueWithDlq extends pulumi.ComponentResource {
 
     constructor(name: string, args: QueueWithDlqArgs, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:QueueWithDlq", name, {}, opts);
+        checkQueueArgs(name, args);
         const retentionDays = args.retentionDays ?? SQS_DEFAULTS.retentionDays;
         const dlqRetentionDays = args.dlqRetentionDays ?? SQS_DEFAULTS.dlqRetentionDays;
-        if (!(dlqRetentionDays > retentionDays && dlqRetentionDays <= 14)) {
-            throw new Error(
-                `QueueWithDlq "${name}": dlqRetentionDays ${dlqRetentionDays} must be at most 14 and more than retentionDays ${retentionDays}, so failed messages outlive their source`,
-            );
-        }
         this.visibilityTimeoutSeconds = visibilityTimeout(name, args);
         this.accountId = awsContext(this).accountId;
 
@@ -199,20 +196,46 @@ export class QueueWithDlq extends pulumi.ComponentResource {
     }
 }
 
+/** Refuses arguments AWS would reject at `pulumi up`, or that would lose failed messages, in one line each. */
+export function checkQueueArgs(name: string, args: QueueWithDlqArgs): void {
+    const label = `QueueWithDlq "${name}"`;
+    checkInteger(`${label}: maxReceiveCount`, args.maxReceiveCount, SQS_LIMITS.maxReceiveCount);
+    checkInteger(`${label}: retentionDays`, args.retentionDays, SQS_LIMITS.retentionDays);
+    checkInteger(`${label}: dlqRetentionDays`, args.dlqRetentionDays, SQS_LIMITS.retentionDays);
+    const retentionDays = args.retentionDays ?? SQS_DEFAULTS.retentionDays;
+    const dlqRetentionDays = args.dlqRetentionDays ?? SQS_DEFAULTS.dlqRetentionDays;
+    if (dlqRetentionDays <= retentionDays) {
+        throw new InvalidArgument(`${label}: dlqRetentionDays ${dlqRetentionDays} must be more than retentionDays ${retentionDays}, so failed messages outlive their source`);
+    }
+    const c = args.consumer;
+    if (!c) return;
+    // Throttled receives count too: AWS asks for at least 5 before a Lambda consumer's message is dead-lettered.
+    if (args.maxReceiveCount !== undefined && args.maxReceiveCount < 5) {
+        throw new InvalidArgument(`${label}: maxReceiveCount ${args.maxReceiveCount} is below 5, the minimum AWS advises with a Lambda consumer`);
+    }
+    checkInteger(`${label}: consumer.batchSize`, c.batchSize, SQS_LIMITS.batchSize);
+    checkInteger(`${label}: consumer.maximumBatchingWindowSeconds`, c.maximumBatchingWindowSeconds, SQS_LIMITS.maximumBatchingWindowSeconds);
+    checkInteger(`${label}: consumer.maximumConcurrency`, c.maximumConcurrency, SQS_LIMITS.maximumConcurrency);
+    if ((c.batchSize ?? 0) > SQS_LIMITS.batchSizeWithoutWindow && !c.maximumBatchingWindowSeconds) {
+        throw new InvalidArgument(
+            `${label}: consumer.batchSize ${c.batchSize} needs maximumBatchingWindowSeconds of at least 1 (SQS event sources allow at most ${SQS_LIMITS.batchSizeWithoutWindow} without a window)`,
+        );
+    }
+}
+
 /** The visibility timeout to use, refusing one too short for the consumer to finish and be retried safely. */
 export function visibilityTimeout(name: string, args: Pick<QueueWithDlqArgs, "visibilityTimeoutSeconds" | "consumer">): number {
+    const label = `QueueWithDlq "${name}"`;
+    checkInteger(`${label}: visibilityTimeoutSeconds`, args.visibilityTimeoutSeconds, SQS_LIMITS.visibilityTimeoutSeconds);
     if (!args.consumer) return args.visibilityTimeoutSeconds ?? SQS_DEFAULTS.visibilityTimeoutSeconds;
     const timeout = args.consumer.function.timeoutSeconds ?? LAMBDA_DEFAULTS.timeoutSeconds;
     const window = args.consumer.maximumBatchingWindowSeconds ?? EVENT_SOURCE_DEFAULTS.maximumBatchingWindowSeconds;
     const minimum = SQS_DEFAULTS.visibilityToTimeoutRatio * timeout + window;
     const chosen = args.visibilityTimeoutSeconds ?? minimum;
     if (chosen < minimum) {
-        throw new Error(
-            `QueueWithDlq "${name}": visibilityTimeoutSeconds ${chosen} is below ${minimum} (${SQS_DEFAULTS.visibilityToTimeoutRatio} x the consumer's timeout of ${timeout} s + batching window ${window} s); raise it or lower the timeout`,
+        throw new InvalidArgument(
+            `${label}: visibilityTimeoutSeconds ${chosen} is below ${minimum} (${SQS_DEFAULTS.visibilityToTimeoutRatio} x the consumer's timeout of ${timeout} s + batching window ${window} s); raise it or lower the timeout`,
         );
-    }
-    if (chosen > 43_200) {
-        throw new Error(`QueueWithDlq "${name}": visibility timeout ${chosen} s exceeds the SQS maximum of 43200 s; lower the consumer's timeout`);
     }
     return chosen;
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { InvalidArgument } from "./validation";
 
 /**
  * Collects policy statements that other components add after this one was constructed (a topic
@@ -27,7 +28,7 @@ export class StatementCollector<T> {
 
     add(item: pulumi.Input<T>): void {
         if (this.sealed) {
-            throw new Error(
+            throw new InvalidArgument(
                 `${this.owner}: its policy was already built; grant access in the same synchronous step that creates it, not inside an apply or after an await`,
             );
         }

@@ -1,15 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
+import {
+    KMS_LIMITS,
+    LAMBDA_ARCHITECTURES,
+    LAMBDA_LIMITS,
+    LAMBDA_RUNTIMES,
+    LOG_RETENTION_DAYS,
+    SQS_LIMITS,
+} from "../components/defaults";
+import { InvalidArgument } from "../components/validation";
 
 /** The project namespace of every key below (the `name` in Pulumi.yaml). */
 export const PROJECT = "event-pipelines";
-
-/** Retention values CloudWatch Logs accepts (PutRetentionPolicy). */
-export const LOG_RETENTION_DAYS = [
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
-
-export const LAMBDA_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
-export const LAMBDA_ARCHITECTURES = ["arm64", "x86_64"] as const;
 
 /** The whole stack configuration, typed and range-checked. Pulumi.yaml declares each key with its default. */
 export interface StackConfig {
@@ -32,7 +33,7 @@ export interface StackConfig {
 }
 
 /** A config value outside its range: the message is one line naming the key, the value and what was expected. */
-export class ConfigError extends Error {
+export class ConfigError extends InvalidArgument {
     constructor(key: string, value: unknown, expected: string) {
         super(`Invalid stack config ${PROJECT}:${key} = ${JSON.stringify(value)}: expected ${expected}`);
         this.name = "ConfigError";
@@ -42,7 +43,7 @@ export class ConfigError extends Error {
 type Raw = (key: string) => string | undefined;
 type Reader<T> = (key: string, raw: string) => T;
 
-function integer(min: number, max: number): Reader<number> {
+function integer([min, max]: readonly [number, number]): Reader<number> {
     return (key, raw) => {
         const n = Number(raw);
         if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) {
@@ -81,22 +82,25 @@ const emails: Reader<string[]> = (key, raw) => {
     return list as string[];
 };
 
+// Ranges are AWS's (shared with the components) except where this program is stricter, as noted.
 const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     alertEmails: emails,
     logRetentionDays: oneOf(LOG_RETENTION_DAYS) as Reader<number>,
-    maxReceiveCount: integer(5, 1000),
-    queueRetentionDays: integer(1, 13),
-    dlqRetentionDays: integer(2, 14),
-    oldestMessageAgeAlarmSeconds: integer(60, 1_209_600),
-    consumerErrorsAlarmThreshold: integer(1, 10_000),
-    consumerBatchSize: integer(1, 10_000),
-    consumerBatchingWindowSeconds: integer(0, 300),
-    consumerMaxConcurrency: integer(2, 1000),
+    // Every queue here has a Lambda consumer: AWS advises at least 5 receives.
+    maxReceiveCount: integer([5, SQS_LIMITS.maxReceiveCount[1]]),
+    // Below the DLQ's 14 days, so dead letters outlive their source.
+    queueRetentionDays: integer([1, 13]),
+    dlqRetentionDays: integer([2, SQS_LIMITS.retentionDays[1]]),
+    oldestMessageAgeAlarmSeconds: integer([60, 1_209_600]),
+    consumerErrorsAlarmThreshold: integer([1, 10_000]),
+    consumerBatchSize: integer(SQS_LIMITS.batchSize),
+    consumerBatchingWindowSeconds: integer(SQS_LIMITS.maximumBatchingWindowSeconds),
+    consumerMaxConcurrency: integer(SQS_LIMITS.maximumConcurrency),
     lambdaRuntime: oneOf(LAMBDA_RUNTIMES),
     lambdaArchitecture: oneOf(LAMBDA_ARCHITECTURES),
-    lambdaMemoryMb: integer(128, 10_240),
-    lambdaTimeoutSeconds: integer(1, 900),
-    kmsKeyDeletionWindowDays: integer(7, 30),
+    lambdaMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
+    lambdaTimeoutSeconds: integer(LAMBDA_LIMITS.timeoutSeconds),
+    kmsKeyDeletionWindowDays: integer(KMS_LIMITS.deletionWindowInDays),
     protectStatefulResources: boolean,
 };
 
@@ -124,7 +128,7 @@ export function parseStackConfig(raw: Raw): StackConfig {
             `more days than queueRetentionDays (${cfg.queueRetentionDays}), so a message outlives its source in the DLQ`,
         );
     }
-    if (cfg.consumerBatchSize > 10 && cfg.consumerBatchingWindowSeconds === 0) {
+    if (cfg.consumerBatchSize > SQS_LIMITS.batchSizeWithoutWindow && cfg.consumerBatchingWindowSeconds === 0) {
         throw new ConfigError(
             "consumerBatchingWindowSeconds",
             0,

@@ -170,9 +170,11 @@ function plain(value: unknown): any {
 }
 
 export interface StackRunOptions {
-    /** Project folder holding Pulumi.yaml, the stack files and index.ts. Default: the repository root. */
+    /** Project folder holding Pulumi.yaml, the stack files and the program. Default: the repository root. */
     root?: string;
     stack: string;
+    /** Read the stack's config from this file instead of Pulumi.<stack>.yaml (as `pulumi --config-file`). */
+    configFile?: string;
     /** Stack values to override (as if edited in Pulumi.<stack>.yaml), e.g. in tests. */
     overrides?: Record<string, unknown>;
 }
@@ -180,15 +182,15 @@ export interface StackRunOptions {
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
 /**
- * Evaluates the project's index.ts for a stack: reads Pulumi.yaml and Pulumi.<stack>.yaml,
+ * Evaluates the project's program (Pulumi.yaml `main`) for a stack: reads Pulumi.yaml and Pulumi.<stack>.yaml,
  * applies defaults and type checks as the engine does, then runs the program under mocks.
  */
 export async function evaluateStack(options: StackRunOptions): Promise<Plan & { warnings: string[] }> {
     const root = options.root ?? REPO_ROOT;
     const project = readProject(root);
-    const stackValues = { ...readStackFile(root, options.stack), ...options.overrides };
+    const stackValues = { ...readStackFile(root, options.stack, options.configFile), ...options.overrides };
     const { values, undeclared } = resolveConfig(project, options.stack, stackValues);
-    const entry = require.resolve(path.join(root, "index.ts"));
+    const entry = require.resolve(path.join(root, project.main));
     const plan = await evaluate({
         project: project.name,
         stack: options.stack,

@@ -4,30 +4,31 @@ import { evaluateStack } from "./engine";
 import { buildFlowGraph, renderSvg, toDot, toMermaid } from "./flow-graph";
 import { formatPreview } from "./preview-printer";
 
-// `npm start [-- --stack prod]`: evaluates index.ts for a stack offline, prints a preview-like
+// `npm start [-- --stack prod] [--config-file f.yaml]`: evaluates the program for a stack offline, prints a preview-like
 // tree, and writes out/<stack>/plan.json, architecture.svg and architecture.mmd.
 
-function parseArgs(argv: string[]): { stack: string } {
-    let stack = "dev";
+const USAGE = "expected --stack <name> and optionally --config-file <path>";
+
+function parseArgs(argv: string[]): { stack: string; configFile?: string } {
+    const options: { stack: string; configFile?: string } = { stack: "dev" };
     for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (arg === "--stack" || arg === "-s") {
-            const value = argv[++i];
-            if (!value || value.startsWith("-")) throw new Error("--stack expects a stack name, e.g. --stack prod");
-            stack = value;
-        } else if (arg.startsWith("--stack=")) {
-            stack = arg.slice("--stack=".length);
-        } else {
-            throw new Error(`unknown argument ${arg} (expected --stack <name>)`);
-        }
+        const [flag, inline] = argv[i].split(/=(.*)/s);
+        const value = () => {
+            const v = inline ?? argv[++i];
+            if (!v || v.startsWith("-")) throw new Error(`${flag} expects a value (${USAGE})`);
+            return v;
+        };
+        if (flag === "--stack" || flag === "-s") options.stack = value();
+        else if (flag === "--config-file") options.configFile = value();
+        else throw new Error(`unknown argument ${argv[i]} (${USAGE})`);
     }
-    return { stack };
+    return options;
 }
 
 async function main(): Promise<void> {
     const started = Date.now();
-    const { stack } = parseArgs(process.argv.slice(2));
-    const plan = await evaluateStack({ stack });
+    const { stack, configFile } = parseArgs(process.argv.slice(2));
+    const plan = await evaluateStack({ stack, configFile });
     for (const line of formatPreview(plan)) console.log(line);
     for (const warning of plan.warnings) console.log(`warning: ${warning}`);
 

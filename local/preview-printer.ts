@@ -23,7 +23,7 @@ const SUMMARIES: Record<string, Summary> = {
         `${i.memorySize}MB`,
         `timeout=${i.timeout}s`,
         `tracing=${i.tracingConfig?.mode}`,
-        i.sourceCodeHash ? `sha256=${String(i.sourceCodeHash).slice(0, 12)}…` : "inline",
+        i.codeSha256 ? `sha256=${String(i.codeSha256).slice(0, 12)}…` : "inline",
     ],
     "aws:lambda/eventSourceMapping:EventSourceMapping": (i) => [
         `batch=${i.batchSize}`,

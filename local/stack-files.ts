@@ -17,6 +17,8 @@ export interface ConfigDeclaration {
 
 export interface ProjectFile {
     name: string;
+    /** The program's entry point, relative to the project folder. */
+    main: string;
     config: Record<string, ConfigDeclaration>;
 }
 
@@ -30,12 +32,15 @@ export class StackConfigError extends Error {
 
 export function readProject(root: string): ProjectFile {
     const doc = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
-    return { name: doc.name, config: doc.config ?? {} };
+    return { name: doc.name, main: doc.main ?? "index.ts", config: doc.config ?? {} };
 }
 
-export function readStackFile(root: string, stack: string): Record<string, unknown> {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
-    if (!fs.existsSync(file)) throw new StackConfigError(`no stack named '${stack}' found (expected ${path.basename(file)})`);
+/** The stack's config: Pulumi.<stack>.yaml in `root`, or `configFile` (as `pulumi --config-file`). */
+export function readStackFile(root: string, stack: string, configFile?: string): Record<string, unknown> {
+    const file = configFile ?? path.join(root, `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) {
+        throw new StackConfigError(configFile ? `config file ${configFile} not found` : `no stack named '${stack}' found (expected ${path.basename(file)})`);
+    }
     return YAML.parse(fs.readFileSync(file, "utf8"))?.config ?? {};
 }
 

@@ -35,6 +35,6 @@ describe("the package, as another program imports it", () => {
             });
         });
         expect(ofType(plan, "aws:sqs/queue:Queue").map((q) => q.name).sort()).to.deep.equal(["orders-dlq", "orders-queue"]);
-        expect(ofType(plan, "aws:lambda/function:Function")[0].inputs.sourceCodeHash).to.be.a("string");
+        expect(ofType(plan, "aws:lambda/function:Function")[0].inputs.codeSha256).to.be.a("string");
     });
 });

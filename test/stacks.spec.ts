@@ -5,11 +5,19 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { REPO_ROOT } from "../local/engine";
+import { readProject } from "../local/stack-files";
 import { Plan } from "../local/plan";
 import { one, ofType } from "./support/pulumi-harness";
 import { stackPlan } from "./support/stack-plans";
 
 const run = promisify(execFile);
+
+describe("Pulumi.yaml", () => {
+    it("names index.ts as the program, so the built library (package.json exports) never runs in its place", () => {
+        expect(readProject(REPO_ROOT).main).to.equal("index.ts");
+        expect(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")).to.match(/^main: index\.ts$/m);
+    });
+});
 
 describe("stacks evaluated from their YAML files", () => {
     let dev: Plan;
@@ -22,7 +30,7 @@ describe("stacks evaluated from their YAML files", () => {
     it("builds the same resources in dev and prod", () => {
         // The stack itself and the alert e-mail subscriptions are named per stack.
         const shape = (p: Plan) =>
-            p.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !/-email-\d+$/.test(r.name)).map((r) => `${r.type}::${r.name}`).sort();
+            p.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !/-email-[0-9a-f]+$/.test(r.name)).map((r) => `${r.type}::${r.name}`).sort();
         expect(shape(dev)).to.deep.equal(shape(prod));
         expect(dev.resources.length).to.be.above(40);
     });
@@ -85,7 +93,8 @@ describe("stacks evaluated from their YAML files", () => {
 
 describe("npm start", () => {
     const tmpStack = "speccheck";
-    const stackFile = path.join(REPO_ROOT, `Pulumi.${tmpStack}.yaml`);
+    // A stack file outside the repository, passed as `pulumi --config-file` would take it.
+    const stackFile = path.join(os.tmpdir(), `event-pipelines-${process.pid}-Pulumi.${tmpStack}.yaml`);
     const start = (...args: string[]) =>
         run(process.execPath, ["-r", "ts-node/register/transpile-only", "local/main.ts", ...args], { cwd: REPO_ROOT }).then(
             (r) => ({ code: 0, ...r }),
@@ -95,7 +104,7 @@ describe("npm start", () => {
 
     it("stops on a value of the wrong type with one line naming the key", async () => {
         fs.writeFileSync(stackFile, 'config:\n  event-pipelines:maxReceiveCount: "abc"\n');
-        const r = await start("--stack", tmpStack);
+        const r = await start("--stack", tmpStack, "--config-file", stackFile);
         expect(r.code).to.equal(1);
         expect(r.stderr.trim()).to.equal(`error: Stack '${tmpStack}' with configuration key 'maxReceiveCount' must be of type 'integer'`);
         expect(r.stdout).to.not.contain("Previewing");
@@ -103,19 +112,20 @@ describe("npm start", () => {
 
     it("stops on a value out of range with one line naming the key, the value and the range", async () => {
         fs.writeFileSync(stackFile, "config:\n  event-pipelines:maxReceiveCount: 2\n");
-        const r = await start("--stack", tmpStack);
+        const r = await start("--stack", tmpStack, "--config-file", stackFile);
         expect(r.code).to.equal(1);
         expect(r.stderr.trim()).to.equal('error: Invalid stack config event-pipelines:maxReceiveCount = "2": expected an integer from 5 to 1000');
     });
 
     it("refuses an unknown stack and unknown arguments", async () => {
         expect((await start("--stack", "nope")).stderr.trim()).to.equal("error: no stack named 'nope' found (expected Pulumi.nope.yaml)");
-        expect((await start("--bogus")).stderr.trim()).to.equal("error: unknown argument --bogus (expected --stack <name>)");
+        expect((await start("--bogus")).stderr.trim()).to.equal("error: unknown argument --bogus (expected --stack <name> and optionally --config-file <path>)");
+        expect((await start("--stack", "dev", "--config-file", "/nonexistent.yaml")).stderr.trim()).to.equal("error: config file /nonexistent.yaml not found");
     });
 
     it("prints the plan and writes plan.json, the SVG and the Mermaid text", async () => {
         fs.writeFileSync(stackFile, "config:\n  aws:region: eu-west-1\n");
-        const r = await start("--stack", tmpStack);
+        const r = await start("--stack", tmpStack, "--config-file", stackFile);
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stdout).to.contain("event-pipelines:index:FanOutTopic");
         const out = path.join(REPO_ROOT, "out", tmpStack);

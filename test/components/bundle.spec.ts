@@ -175,13 +175,13 @@ describe("bundleFunction", () => {
         expect(fs.readFileSync(bundle.zipPath).equals(zip)).to.equal(true);
     });
 
-    it("gives the function the same sourceCodeHash on every evaluation", async () => {
+    it("gives the function the same codeSha256 on every evaluation", async () => {
         const hashes: unknown[] = [];
         for (let i = 0; i < 2; i++) {
             const plan = await record(() => {
                 new LambdaFunction("audit", { entry });
             });
-            hashes.push(one(plan, "aws:lambda/function:Function", "audit-function").inputs.sourceCodeHash);
+            hashes.push(one(plan, "aws:lambda/function:Function", "audit-function").inputs.codeSha256);
         }
         expect(hashes[0]).to.equal(first.sha256);
         expect(hashes[1]).to.equal(first.sha256);

@@ -86,11 +86,11 @@ describe("LambdaFunction", () => {
             expect(logGroup.inputs.retentionInDays).to.equal(30);
         });
 
-        it("ships the bundled archive with its sha256 as sourceCodeHash", () => {
+        it("ships the bundled archive with its sha256 as codeSha256", () => {
             const { fn, component } = parts(plan, "audit");
             const code = fn.inputs.code as { archive: string };
             expect(code.archive).to.match(/audit-logger-[0-9a-f]{16}\.zip$/);
-            const hash = fn.inputs.sourceCodeHash as string;
+            const hash = fn.inputs.codeSha256 as string;
             expect(hash).to.match(/^[A-Za-z0-9+/]{43}=$/);
             expect(hash).to.equal(createHash("sha256").update(fs.readFileSync(code.archive)).digest("base64"));
             // The function is the component's, and waits for its policy and log group.
@@ -143,7 +143,7 @@ describe("LambdaFunction", () => {
         it("takes runtime, architecture, memory, timeout, retention, environment and tracing from its args", async () => {
             const args: LambdaFunctionArgs = {
                 entry: functionEntry("audit-logger"),
-                runtime: "nodejs20.x",
+                runtime: "nodejs24.x",
                 architecture: "x86_64",
                 memorySizeMb: 1024,
                 timeoutSeconds: 45,
@@ -157,7 +157,7 @@ describe("LambdaFunction", () => {
                 component = new LambdaFunction("tuned", args);
             });
             const { fn, logGroup, policy } = parts(given, "tuned");
-            expect(fn.inputs.runtime).to.equal("nodejs20.x");
+            expect(fn.inputs.runtime).to.equal("nodejs24.x");
             expect(fn.inputs.architectures).to.deep.equal(["x86_64"]);
             expect(fn.inputs.memorySize).to.equal(1024);
             expect(fn.inputs.timeout).to.equal(45);
@@ -191,7 +191,7 @@ describe("LambdaFunction", () => {
             expect(fn.inputs.role).to.equal(role.outputs.arn);
             expect(fn.inputs.runtime).to.equal("nodejs22.x");
             expect(fn.inputs.loggingConfig).to.deep.equal({ logFormat: "JSON", logGroup: parts(plan, "inline").logGroup.outputs.name });
-            expect(fn.inputs).not.to.have.property("sourceCodeHash");
+            expect(fn.inputs).not.to.have.property("codeSha256");
             expect(component?.codeSha256).to.equal(undefined);
         });
 
@@ -221,6 +221,20 @@ describe("LambdaFunction", () => {
     });
 
     describe("errors", () => {
+        const refusals: [Record<string, unknown>, string][] = [
+            [{ runtime: "nodejs20.x" }, 'LambdaFunction "f": runtime = "nodejs20.x": expected one of nodejs22.x, nodejs24.x'],
+            [{ architecture: "sparc" }, 'LambdaFunction "f": architecture = "sparc": expected one of arm64, x86_64'],
+            [{ memorySizeMb: 64 }, 'LambdaFunction "f": memorySizeMb = 64: expected an integer from 128 to 10240'],
+            [{ timeoutSeconds: 901 }, 'LambdaFunction "f": timeoutSeconds = 901: expected an integer from 1 to 900'],
+            [{ logRetentionDays: 10 }, 'LambdaFunction "f": logRetentionDays = 10: expected one of 1, 3, 5, 7, 14, 30,'],
+        ];
+        for (const [args, message] of refusals) {
+            it(`refuses ${JSON.stringify(args)} at construction, in one line`, async () => {
+                const error = await rejection(record(() => void new LambdaFunction("f", { callback: noop, ...args })));
+                expect(error.startsWith(message), error).to.equal(true);
+            });
+        }
+
         it("refuses neither entry nor callback, in one line naming the component", async () => {
             const message = await rejection(record(() => void new LambdaFunction("nothing", {})));
             expect(message).to.contain('LambdaFunction "nothing"');

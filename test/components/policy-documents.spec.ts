@@ -53,6 +53,26 @@ describe("policy documents", () => {
         expect(pattern.Condition).to.deep.equal({ ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:1:alarm:*" } });
     });
 
+    it("lists each service and source once in a key policy, and EventBridge without source conditions", () => {
+        const rule = "arn:aws:events:us-east-1:1:rule/a";
+        const doc = keyPolicy("1", [
+            { service: "sns.amazonaws.com", sourceArn: "arn:t" },
+            { service: "sns.amazonaws.com", sourceArn: "arn:t" },
+            { service: "events.amazonaws.com", sourceArn: rule },
+            { service: "events.amazonaws.com", sourceArn: "arn:aws:events:us-east-1:1:rule/b" },
+        ]);
+        const services = doc.Statement.slice(2);
+        expect(services.map((s) => [s.Sid, (s.Principal as { Service: string }).Service])).to.deep.equal([
+            ["AllowServiceUse1", "sns.amazonaws.com"],
+            ["AllowServiceUse2", "events.amazonaws.com"],
+        ]);
+        expect(services[1].Condition).to.equal(undefined);
+    });
+
+    it("uses the partition in the account's root ARN", () => {
+        expect(keyPolicy("1", [], "aws-us-gov").Statement[0].Principal).to.deep.equal({ AWS: "arn:aws-us-gov:iam::1:root" });
+    });
+
     it("builds a key policy without wildcard actions, the account administering and each service scoped", () => {
         const doc = keyPolicy("111122223333", [{ sid: "Cw", service: "cloudwatch.amazonaws.com", sourceArn: "arn:aws:cloudwatch:us-east-1:111122223333:alarm:*" }]);
         const actions = doc.Statement.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { QueueWithDlq, QueueWithDlqArgs, visibilityTimeout } from "../../components/queue-with-dlq";
+import { QueueConsumerArgs, QueueWithDlq, QueueWithDlqArgs, visibilityTimeout } from "../../components/queue-with-dlq";
 import { Plan } from "../../local/plan";
 import { ALERT_TOPIC_ARN, ofType, one, policyOf, record } from "../support/pulumi-harness";
 
@@ -7,7 +7,7 @@ const ACCOUNT = "123456789012";
 const arn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:uploads`;
 
-const consumer = (timeoutSeconds = 30): QueueWithDlqArgs["consumer"] => ({
+const consumer = (timeoutSeconds = 30): QueueConsumerArgs => ({
     function: { callback: async () => ({ batchItemFailures: [] }), timeoutSeconds },
     batchSize: 25,
     maximumBatchingWindowSeconds: 5,
@@ -166,10 +166,24 @@ describe("QueueWithDlq", () => {
             expect(visibilityTimeout("orders", { visibilityTimeoutSeconds: 185, consumer: consumer(30) })).to.equal(185);
         });
 
-        it("a DLQ retention not longer than the source's", async () => {
-            let error: Error | undefined;
-            await build({ retentionDays: 14, dlqRetentionDays: 14 }).catch((e: Error) => (error = e));
-            expect(error?.message).to.match(/dlqRetentionDays 14 must be at most 14 and more than retentionDays 14/);
-        });
+        const refusals: [Partial<QueueWithDlqArgs>, string][] = [
+            [{ retentionDays: 14, dlqRetentionDays: 14 }, 'QueueWithDlq "orders": dlqRetentionDays 14 must be more than retentionDays 14, so failed messages outlive their source'],
+            [{ dlqRetentionDays: 15 }, 'QueueWithDlq "orders": dlqRetentionDays = 15: expected an integer from 1 to 14'],
+            [{ maxReceiveCount: 0 }, 'QueueWithDlq "orders": maxReceiveCount = 0: expected an integer from 1 to 1000'],
+            [{ maxReceiveCount: 3, consumer: consumer() }, 'QueueWithDlq "orders": maxReceiveCount 3 is below 5, the minimum AWS advises with a Lambda consumer'],
+            [{ consumer: { ...consumer(), maximumConcurrency: 1 } }, 'QueueWithDlq "orders": consumer.maximumConcurrency = 1: expected an integer from 2 to 1000'],
+            [
+                { consumer: { ...consumer(), batchSize: 50, maximumBatchingWindowSeconds: 0 } },
+                'QueueWithDlq "orders": consumer.batchSize 50 needs maximumBatchingWindowSeconds of at least 1 (SQS event sources allow at most 10 without a window)',
+            ],
+            [{ visibilityTimeoutSeconds: 50_000 }, 'QueueWithDlq "orders": visibilityTimeoutSeconds = 50000: expected an integer from 0 to 43200'],
+        ];
+        for (const [args, message] of refusals) {
+            it(`${JSON.stringify(args, (k, v) => (k === "function" ? "…" : v))}, in one line`, async () => {
+                let error: Error | undefined;
+                await build(args, false).catch((e: Error) => (error = e));
+                expect(error?.message.startsWith(message), error?.message).to.equal(true);
+            });
+        }
     });
 });

@@ -3,6 +3,7 @@ import { ProjectFile, resolveConfig } from "../../local/stack-files";
 
 const project: ProjectFile = {
     name: "proj",
+    main: "index.ts",
     config: {
         count: { type: "integer", default: 5 },
         name: { type: "string" },
