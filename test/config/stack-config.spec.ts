@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { ALARM_DEFAULTS, EVENT_SOURCE_DEFAULTS, KMS_DEFAULTS, LAMBDA_DEFAULTS, SQS_DEFAULTS } from "../../components/defaults";
 import { CONFIG_KEYS, parseStackConfig, StackConfig } from "../../config/stack-config";
 import { readProject } from "../../local/stack-files";
 import { REPO_ROOT } from "../../local/engine";
@@ -47,6 +48,29 @@ describe("stack config", () => {
         const declared = readProject(REPO_ROOT).config;
         const text = (v: unknown) => (typeof v === "object" ? JSON.stringify(v) : String(v));
         expect(() => parseStackConfig((k) => text(declared[k]?.default))).to.not.throw();
+    });
+
+    it("declares the same defaults as the components, so the program and an importing team agree", () => {
+        const declared = readProject(REPO_ROOT).config;
+        const componentDefaults: Partial<Record<keyof StackConfig, unknown>> = {
+            logRetentionDays: LAMBDA_DEFAULTS.logRetentionDays,
+            maxReceiveCount: SQS_DEFAULTS.maxReceiveCount,
+            queueRetentionDays: SQS_DEFAULTS.retentionDays,
+            dlqRetentionDays: SQS_DEFAULTS.dlqRetentionDays,
+            oldestMessageAgeAlarmSeconds: ALARM_DEFAULTS.oldestMessageAgeSeconds,
+            consumerErrorsAlarmThreshold: ALARM_DEFAULTS.errorsThreshold,
+            consumerBatchSize: EVENT_SOURCE_DEFAULTS.batchSize,
+            consumerBatchingWindowSeconds: EVENT_SOURCE_DEFAULTS.maximumBatchingWindowSeconds,
+            consumerMaxConcurrency: EVENT_SOURCE_DEFAULTS.maximumConcurrency,
+            lambdaRuntime: LAMBDA_DEFAULTS.runtime,
+            lambdaArchitecture: LAMBDA_DEFAULTS.architecture,
+            lambdaMemoryMb: LAMBDA_DEFAULTS.memorySizeMb,
+            lambdaTimeoutSeconds: LAMBDA_DEFAULTS.timeoutSeconds,
+            kmsKeyDeletionWindowDays: KMS_DEFAULTS.deletionWindowInDays,
+        };
+        for (const [key, value] of Object.entries(componentDefaults)) {
+            expect(declared[key]?.default, key).to.equal(value);
+        }
     });
 
     const refusals: [Partial<Record<keyof StackConfig, string>>, string][] = [
