@@ -56,7 +56,7 @@ export function oldestMessageAgeAlarm(queueName: pulumi.Input<string>, seconds: 
 export function functionErrorsAlarm(functionName: pulumi.Input<string>, threshold: number = ALARM_DEFAULTS.errorsThreshold): AlarmSpec {
     return {
         role: "errors",
-        description: `The function failed ${threshold} or more times in ${ALARM_DEFAULTS.periodSeconds / 60} minutes. Check its log group.`,
+        description: `The function failed ${threshold} or more times in ${(ALARM_DEFAULTS.periodSeconds * ALARM_DEFAULTS.evaluationPeriods) / 60} minutes. Check its log group.`,
         namespace: "AWS/Lambda",
         metricName: "Errors",
         dimensions: { FunctionName: functionName },

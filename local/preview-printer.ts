@@ -7,22 +7,27 @@ type Summary = (inputs: Record<string, any>) => (string | undefined)[];
 
 const DAY = 86_400;
 
+/** `name=value+unit`, or `name=<fallback>` when the input is unset (the service default applies). */
+function prop(name: string, value: unknown, unit = "", fallback = "default"): string {
+    return typeof value === "number" || (typeof value === "string" && value !== "") ? `${name}=${value}${unit}` : `${name}=${fallback}`;
+}
+
 /** The properties worth a glance, per type; other types show none. */
 const SUMMARIES: Record<string, Summary> = {
     "aws:sqs/queue:Queue": (i) => [
         i.kmsMasterKeyId ? "sse=kms" : i.sqsManagedSseEnabled ? "sse=sqs" : "sse=NONE",
-        `retention=${i.messageRetentionSeconds / DAY}d`,
+        prop("retention", typeof i.messageRetentionSeconds === "number" ? i.messageRetentionSeconds / DAY : undefined, "d", "default(4d)"),
         i.visibilityTimeoutSeconds !== undefined ? `visibility=${i.visibilityTimeoutSeconds}s` : undefined,
         i.redrivePolicy ? `maxReceiveCount=${JSON.parse(i.redrivePolicy).maxReceiveCount}` : undefined,
     ],
     "aws:sns/topic:Topic": (i) => [i.kmsMasterKeyId ? "sse=kms" : "sse=NONE"],
-    "aws:kms/key:Key": (i) => [`rotation=${i.enableKeyRotation ? "on" : "OFF"}`, `deletionWindow=${i.deletionWindowInDays}d`],
+    "aws:kms/key:Key": (i) => [`rotation=${i.enableKeyRotation ? "on" : "OFF"}`, prop("deletionWindow", i.deletionWindowInDays, "d", "default(30d)")],
     "aws:lambda/function:Function": (i) => [
         i.runtime,
         i.architectures?.[0],
-        `${i.memorySize}MB`,
-        `timeout=${i.timeout}s`,
-        `tracing=${i.tracingConfig?.mode}`,
+        prop("memory", i.memorySize, "MB", "default(128MB)"),
+        prop("timeout", i.timeout, "s", "default(3s)"),
+        prop("tracing", i.tracingConfig?.mode, "", "OFF"),
         i.codeSha256 ? `sha256=${String(i.codeSha256).slice(0, 12)}…` : "inline",
     ],
     "aws:lambda/eventSourceMapping:EventSourceMapping": (i) => [
@@ -36,7 +41,8 @@ const SUMMARIES: Record<string, Summary> = {
         `${i.statistic} ${comparison(i.comparisonOperator)} ${i.threshold}`,
         `actions=${(i.alarmActions ?? []).length}+ok=${(i.okActions ?? []).length}`,
     ],
-    "aws:cloudwatch/logGroup:LogGroup": (i) => [`retention=${i.retentionInDays}d`],
+    // No retention means logs are kept forever: say so plainly.
+    "aws:cloudwatch/logGroup:LogGroup": (i) => [prop("retention", i.retentionInDays, "d", "NEVER-EXPIRES")],
     "aws:sns/topicSubscription:TopicSubscription": (i) => [
         i.protocol,
         i.filterPolicy ? `filter(${i.filterPolicyScope ?? "MessageAttributes"})` : undefined,

@@ -8,32 +8,71 @@ export type Rule = (plan: Plan) => string[];
 
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** Every IAM-style policy document held in any input of any resource (policy, assumeRolePolicy, ...). */
-export function policyDocuments(plan: Plan): { resource: PlannedResource; field: string; doc: PolicyDocument }[] {
-    const found: { resource: PlannedResource; field: string; doc: PolicyDocument }[] = [];
-    for (const resource of plan.resources) {
-        for (const [field, value] of Object.entries(resource.inputs)) {
-            if (typeof value !== "string" || !value.includes("Statement")) continue;
-            try {
-                const doc = JSON.parse(value);
-                if (Array.isArray(doc?.Statement)) found.push({ resource, field, doc });
-            } catch {
-                // Not JSON: not a policy.
-            }
-        }
+/**
+ * A statement as it may appear in any policy the plan holds, not only in the ones this project
+ * builds: the negated elements are part of the IAM grammar and must be read, not ignored.
+ */
+export type AnyStatement = Omit<PolicyStatement, "Action" | "Principal"> & {
+    Action?: string | string[];
+    NotAction?: string | string[];
+    NotResource?: string | string[];
+    Principal?: unknown;
+    NotPrincipal?: unknown;
+};
+
+export interface FoundPolicy {
+    resource: PlannedResource;
+    field: string;
+    doc: Omit<PolicyDocument, "Statement"> & { Statement: AnyStatement[] };
+}
+
+/**
+ * A policy document held as JSON text, or undefined when the text is not one. IAM also accepts a
+ * single statement object as `Statement`: it is read as a list of one, so a policy cannot escape
+ * every rule by not using an array.
+ */
+function parsePolicy(value: unknown): FoundPolicy["doc"] | undefined {
+    if (typeof value !== "string" || !value.includes("Statement")) return undefined;
+    try {
+        const doc = JSON.parse(value);
+        const statement = doc?.Statement;
+        if (Array.isArray(statement)) return doc;
+        if (statement && typeof statement === "object") return { ...doc, Statement: [statement] };
+    } catch {
+        // Not JSON: not a policy.
     }
-    return found;
+    return undefined;
+}
+
+/** Every IAM-style policy document held in any input of any resource (policy, assumeRolePolicy, ...). */
+export function policyDocuments(plan: Plan): FoundPolicy[] {
+    return plan.resources.flatMap((resource) =>
+        Object.entries(resource.inputs).flatMap(([field, value]) => {
+            const doc = parsePolicy(value);
+            return doc ? [{ resource, field, doc }] : [];
+        }),
+    );
 }
 
 const IDENTITY_POLICY_TYPES = new Set(["aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"]);
 
-/** No Allow statement grants a wildcard action (Deny statements may: denying more is safer). */
+/**
+ * No Allow statement grants a wildcard action (Deny statements may: denying more is safer). IAM
+ * matches `?` as a wildcard too. An Allow with `NotAction` grants every action but the listed
+ * ones, so it is a wildcard as well; so is an Allow with `NotResource` in an identity policy
+ * (every resource but the listed ones).
+ */
 export const noWildcardActions: Rule = (plan) =>
     policyDocuments(plan).flatMap(({ resource, field, doc }) =>
-        doc.Statement.filter((s: PolicyStatement) => s.Effect === "Allow")
-            .flatMap((s) => asList(s.Action))
-            .filter((a) => a.includes("*"))
-            .map((a) => `${resource.name}.${field}: Allow with wildcard action ${a}`),
+        doc.Statement.filter((s) => s.Effect === "Allow").flatMap((s) => [
+            ...asList(s.Action)
+                .filter((a) => /[*?]/.test(a))
+                .map((a) => `${resource.name}.${field}: Allow with wildcard action ${a}`),
+            ...(s.NotAction !== undefined ? [`${resource.name}.${field}: Allow with NotAction ${asList(s.NotAction).join(",")}`] : []),
+            ...(s.NotResource !== undefined && IDENTITY_POLICY_TYPES.has(resource.type)
+                ? [`${resource.name}.${field}: Allow with NotResource ${asList(s.NotResource).join(",")}`]
+                : []),
+        ]),
     );
 
 /** Identity policies name exact resources, except for actions AWS offers on "*" only. */
@@ -45,6 +84,55 @@ export const exactResources: Rule = (plan) =>
                 .flatMap((s) => asList(s.Action).filter((a) => !RESOURCE_STAR_ACTIONS.has(a)))
                 .map((a) => `${resource.name}: ${a} on resource "*"`),
         );
+
+/** True when a Principal (or NotPrincipal) value names everyone: "*", or any listed principal containing "*". */
+function namesEveryone(principal: unknown): boolean {
+    if (principal === undefined || principal === null) return false;
+    if (typeof principal === "string") return principal.includes("*");
+    if (Array.isArray(principal)) return principal.some(namesEveryone);
+    if (typeof principal === "object") return Object.values(principal as Record<string, unknown>).some(namesEveryone);
+    return false;
+}
+
+/** Condition keys that tie an Allow for everyone to one source, account, organization or VPC endpoint. */
+const RESTRICTING_KEYS = new Set(["aws:sourcearn", "aws:sourceaccount", "aws:principalorgid", "aws:sourcevpce"]);
+/** Positive match operators only: negated operators and `...IfExists` variants let requests without the key through. */
+const RESTRICTING_OPERATORS = new Set(["StringEquals", "StringLike", "ArnEquals", "ArnLike"]);
+
+/**
+ * The one exception to noPublicAccess: the statement's Condition uses StringEquals, StringLike,
+ * ArnEquals or ArnLike on aws:SourceArn, aws:SourceAccount, aws:PrincipalOrgID or aws:SourceVpce
+ * (key names compared case-insensitively, as IAM does), with at least one value and no value that
+ * is "*" alone. Anything else (other keys, negated or IfExists operators, an empty or "*" value)
+ * leaves the statement public.
+ */
+function restrictsToSource(condition: AnyStatement["Condition"]): boolean {
+    return Object.entries(condition ?? {}).some(
+        ([operator, entries]) =>
+            RESTRICTING_OPERATORS.has(operator) &&
+            Object.entries(entries ?? {}).some(([key, value]) => {
+                const values = asList(value);
+                return RESTRICTING_KEYS.has(key.toLowerCase()) && values.length > 0 && values.every((v) => typeof v === "string" && v !== "" && v !== "*");
+            }),
+    );
+}
+
+/**
+ * No resource policy (queue, topic, bucket, key, ...: any policy document in the plan) lets everyone
+ * in: an Allow whose Principal is "*", `{ AWS: "*" }` or lists a principal containing "*", or any
+ * Allow with NotPrincipal (everyone but the listed ones), is a violation unless its Condition
+ * restricts it to a source as `restrictsToSource` describes.
+ */
+export const noPublicAccess: Rule = (plan) =>
+    policyDocuments(plan).flatMap(({ resource, field, doc }) =>
+        doc.Statement.filter((s) => s.Effect === "Allow")
+            .filter((s) => namesEveryone(s.Principal) || s.NotPrincipal !== undefined)
+            .filter((s) => !restrictsToSource(s.Condition))
+            .map((s) => {
+                const who = s.NotPrincipal !== undefined ? `NotPrincipal ${JSON.stringify(s.NotPrincipal)}` : `Principal ${JSON.stringify(s.Principal)}`;
+                return `${resource.name}.${field}: public Allow (${who}) ${asList(s.Action).join(",") || "NotAction"}${s.Sid ? ` [${s.Sid}]` : ""}`;
+            }),
+    );
 
 /** No broad managed policy is attached anywhere (CallbackFunction's defaults among them). */
 export const noBroadManagedPolicies: Rule = (plan) =>
@@ -77,24 +165,53 @@ export const encryptedAtRest: Rule = (plan) => {
     return violations;
 };
 
-function deniesInsecureTransport(doc: PolicyDocument, arn: string): boolean {
+/**
+ * True when `doc` denies, to everyone, every action of `service` without TLS on each of `arns`: a
+ * Deny with Principal "*" (or `{ AWS: "*" }`), Action `${service}:*` (or "*"), the condition
+ * Bool aws:SecureTransport "false", and every ARN in its Resource.
+ */
+function deniesInsecureTransport(doc: FoundPolicy["doc"], service: "sqs" | "s3", arns: string[]): boolean {
     return doc.Statement.some(
         (s) =>
             s.Effect === "Deny" &&
-            s.Principal === "*" &&
+            (s.Principal === "*" || JSON.stringify(s.Principal) === JSON.stringify({ AWS: "*" })) &&
+            asList(s.Action).some((a) => a === "*" || a === `${service}:*`) &&
             s.Condition?.Bool?.["aws:SecureTransport"] === "false" &&
-            asList(s.Resource).some((res) => res === arn || res === `${arn}/*`),
+            arns.every((arn) => asList(s.Resource).includes(arn)),
     );
 }
 
-/** Every queue and bucket has a policy that denies requests without TLS. */
-export const tlsOnly: Rule = (plan) => {
-    const docs = policyDocuments(plan);
-    return plan.resources
+const QUEUE_POLICY = "aws:sqs/queuePolicy:QueuePolicy";
+const BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
+
+/** The policies that are `r`'s own: a queue's QueuePolicy by its URL, a bucket's BucketPolicy by its name or id. */
+function ownPolicies(plan: Plan, r: PlannedResource): PlannedResource[] {
+    if (r.type === QUEUE) {
+        return plan.resources.filter((p) => p.type === QUEUE_POLICY && r.outputs.url !== undefined && p.inputs.queueUrl === r.outputs.url);
+    }
+    const names = [r.outputs.bucket, r.outputs.id].filter((n): n is string => typeof n === "string" && n !== "");
+    return plan.resources.filter((p) => p.type === BUCKET_POLICY && typeof p.inputs.bucket === "string" && names.includes(p.inputs.bucket));
+}
+
+/**
+ * Every queue and bucket has its own policy denying requests without TLS: for a queue, a QueuePolicy
+ * whose queueUrl is the queue's URL, covering the queue's ARN; for a bucket, a BucketPolicy whose
+ * bucket is the bucket's name (or id), covering both the bucket's ARN and its objects (`arn/*`).
+ * A deny that only sits in some other resource's policy does not count: AWS never evaluates it
+ * for this resource.
+ */
+export const tlsOnly: Rule = (plan) =>
+    plan.resources
         .filter((r) => r.type === QUEUE || BUCKETS.has(r.type))
-        .filter((r) => !docs.some(({ doc }) => deniesInsecureTransport(doc, r.outputs.arn as string)))
-        .map((r) => `${r.name}: no TLS-only policy`);
-};
+        .filter((r) => {
+            const arn = r.outputs.arn as string;
+            const [service, arns] = r.type === QUEUE ? (["sqs", [arn]] as const) : (["s3", [arn, `${arn}/*`]] as const);
+            return !ownPolicies(plan, r).some((p) => {
+                const doc = parsePolicy(p.inputs.policy);
+                return doc !== undefined && deniesInsecureTransport(doc, service, [...arns]);
+            });
+        })
+        .map((r) => `${r.name}: no TLS-only policy of its own`);
 
 /** Every alarm sends ALARM and OK to a topic of this stack. */
 export const alarmsNotify: Rule = (plan) => {
@@ -130,6 +247,7 @@ export const functionsObservable: Rule = (plan) =>
 
 export const RULES: Record<string, Rule> = {
     noWildcardActions,
+    noPublicAccess,
     exactResources,
     noBroadManagedPolicies,
     encryptedAtRest,
