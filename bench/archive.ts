@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
-import { inflateRawSync } from "zlib";
 import { ZipFile } from "yazl";
+import { readZip } from "../test/support/zip-reader";
 
 export interface Tree {
     files: number;
@@ -45,27 +45,9 @@ export function zippedBytes(buffers: Map<string, Buffer>, files: string[]): Prom
 }
 
 /**
- * Entries of a zip as bundleFunction writes it (stored or deflated, no zip64): enough to run
- * the exact artifact that would be deployed rather than a second esbuild build.
+ * Contents of a zip as bundleFunction writes it, by entry name: enough to run the exact
+ * artifact that would be deployed rather than a second esbuild build.
  */
-export function readZip(zip: Buffer): Map<string, Buffer> {
-    const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-    if (eocd < 0) throw new Error("readZip: no end of central directory");
-    const entries = new Map<string, Buffer>();
-    let p = zip.readUInt32LE(eocd + 16);
-    for (let i = zip.readUInt16LE(eocd + 10); i > 0; i--) {
-        if (zip.readUInt32LE(p) !== 0x02014b50) throw new Error("readZip: bad central directory entry");
-        const method = zip.readUInt16LE(p + 10);
-        const size = zip.readUInt32LE(p + 20);
-        const nameLength = zip.readUInt16LE(p + 28);
-        const local = zip.readUInt32LE(p + 42);
-        const name = zip.toString("utf8", p + 46, p + 46 + nameLength);
-        // Data starts after the local header, whose name/extra lengths may differ from the central ones.
-        const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-        const data = zip.subarray(start, start + size);
-        if (method !== 0 && method !== 8) throw new Error(`readZip: ${name} uses compression method ${method}`);
-        entries.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
-        p += 46 + nameLength + zip.readUInt16LE(p + 30) + zip.readUInt16LE(p + 32);
-    }
-    return entries;
+export function unzip(zip: Buffer): Map<string, Buffer> {
+    return new Map(readZip(zip).map((e) => [e.name, e.contents]));
 }

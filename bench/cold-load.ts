@@ -1,50 +1,16 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 import type { SQSEvent } from "aws-lambda";
+import { objectCreatedEvent, sqsEvent, sqsRecord } from "../test/support/lambda-events";
 
 const CHILD = path.join(__dirname, "cold-load-child.js");
 
-/** One SQS record whose body is an S3 "Object Created" event from EventBridge (raw SNS delivery). */
+/**
+ * One SQS record whose body is an S3 "Object Created" event from EventBridge (raw SNS delivery):
+ * the same inputs the audit-logger specs use, so the bench measures a call the tests prove valid.
+ */
 export function sampleEvent(): SQSEvent {
-    const body = {
-        version: "0",
-        id: "f5f1e65c-dc3a-93ca-6c1e-b1647eac7963",
-        "detail-type": "Object Created",
-        source: "aws.s3",
-        account: "123456789012",
-        time: "2024-03-08T17:50:14Z",
-        region: "eu-west-1",
-        resources: ["arn:aws:s3:::uploads-bucket"],
-        detail: {
-            version: "0",
-            bucket: { name: "uploads-bucket" },
-            object: { key: "incoming/report.csv", size: 184662, etag: "4e68adba0abe2dc8653dc3354e14c01d", sequencer: "006408CAD69598B05E" },
-            "request-id": "57H08PA84AB1JZW0",
-            requester: "123456789012",
-            "source-ip-address": "34.252.34.74",
-            reason: "PutObject",
-        },
-    };
-    return {
-        Records: [
-            {
-                messageId: "059f36b4-87a3-44ab-83d2-661975830a7d",
-                receiptHandle: "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
-                body: JSON.stringify(body),
-                attributes: {
-                    ApproximateReceiveCount: "1",
-                    SentTimestamp: "1709920214000",
-                    SenderId: "AIDAIENQZJOLO23YVJ4VO",
-                    ApproximateFirstReceiveTimestamp: "1709920214001",
-                },
-                messageAttributes: {},
-                md5OfBody: "e4e68fb7bd0e697a0ae8f1bb342846b3",
-                eventSource: "aws:sqs",
-                eventSourceARN: "arn:aws:sqs:eu-west-1:123456789012:audit",
-                awsRegion: "eu-west-1",
-            },
-        ],
-    };
+    return sqsEvent(sqsRecord("059f36b4-87a3-44ab-83d2-661975830a7d", JSON.stringify(objectCreatedEvent("incoming/report.csv"))));
 }
 
 export interface Variant {

@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { bundleFunction } from "../components/bundle";
 import { functionEntry } from "../components/lambda-function";
-import { readZip, walk, zippedBytes } from "./archive";
+import { unzip, walk, zippedBytes } from "./archive";
 import { CLOSURE_FILE, callbackArchive } from "./callback";
 import { Sample, Variant, coldLoad, sampleEvent } from "./cold-load";
 
@@ -29,7 +29,7 @@ async function run(tmp: string): Promise<void> {
     const bundle = await bundleFunction(functionEntry("audit-logger"), { outDir: tmp });
     const bundleDir = path.join(tmp, "bundle");
     fs.mkdirSync(bundleDir);
-    const entries = readZip(fs.readFileSync(bundle.zipPath));
+    const entries = unzip(fs.readFileSync(bundle.zipPath));
     for (const [name, contents] of entries) fs.writeFileSync(path.join(bundleDir, name), contents);
     if (entries.get("index.js")?.length !== bundle.codeBytes) throw new Error("unzipped index.js differs from bundleFunction's codeBytes");
     const bundleRawBytes = [...entries.values()].reduce((n, b) => n + b.length, 0);

@@ -1,118 +1,22 @@
 import { expect } from "chai";
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { inflateRawSync } from "zlib";
 import { Bundle, bundleFunction } from "../../components/bundle";
 import { LambdaFunction, functionEntry } from "../../components/lambda-function";
+import { lambdaContext, objectCreatedEvent, sqsEvent, sqsRecord } from "../support/lambda-events";
 import { one, record } from "../support/pulumi-harness";
+import { ZipEntry, readZip } from "../support/zip-reader";
 
-// ---- a small zip reader: names, DOS times, modes and contents, from the central directory ----
-
-interface ZipEntry {
-    name: string;
-    method: number;
-    dosTime: number;
-    dosDate: number;
-    /** Unix mode, from the high half of the external attributes. */
-    mode: number;
-    contents: Buffer;
-}
-
-function readZip(zip: Buffer): ZipEntry[] {
-    let eocd = zip.length - 22;
-    while (eocd >= 0 && zip.readUInt32LE(eocd) !== 0x06054b50) eocd--;
-    if (eocd < 0) throw new Error("not a zip: no end of central directory");
-    const count = zip.readUInt16LE(eocd + 10);
-    let at = zip.readUInt32LE(eocd + 16);
-    const entries: ZipEntry[] = [];
-    for (let i = 0; i < count; i++) {
-        if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error(`bad central directory header at ${at}`);
-        const method = zip.readUInt16LE(at + 10);
-        const dosTime = zip.readUInt16LE(at + 12);
-        const dosDate = zip.readUInt16LE(at + 14);
-        const compressedSize = zip.readUInt32LE(at + 20);
-        const nameLength = zip.readUInt16LE(at + 28);
-        const extraLength = zip.readUInt16LE(at + 30);
-        const commentLength = zip.readUInt16LE(at + 32);
-        const external = zip.readUInt32LE(at + 38);
-        const local = zip.readUInt32LE(at + 42);
-        const name = zip.toString("utf8", at + 46, at + 46 + nameLength);
-        if (zip.readUInt32LE(local) !== 0x04034b50) throw new Error(`bad local header for ${name}`);
-        const dataStart = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-        const raw = zip.subarray(dataStart, dataStart + compressedSize);
-        const contents = method === 8 ? inflateRawSync(raw) : method === 0 ? Buffer.from(raw) : expect.fail(`unexpected method ${method}`);
-        entries.push({ name, method, dosTime, dosDate, mode: external >>> 16, contents });
-        at += 46 + nameLength + extraLength + commentLength;
-    }
-    return entries;
-}
+// ---- one file of a zip (readZip is test/support/zip-reader), failing the test when it is missing ----
 
 function file(entries: ZipEntry[], name: string): Buffer {
     const hit = entries.find((e) => e.name === name);
     if (!hit) expect.fail(`no ${name} in the zip (have ${entries.map((e) => e.name).join(", ")})`);
     return hit.contents;
 }
-
-// ---- an S3 "Object Created" event as EventBridge delivers it, inside an SQS record ----
-
-function objectCreated(key: string): Record<string, unknown> {
-    return {
-        version: "0",
-        id: "17793124-05d4-b198-2fde-7ededc63b103",
-        "detail-type": "Object Created",
-        source: "aws.s3",
-        account: "123456789012",
-        time: "2025-01-01T12:00:00Z",
-        region: "us-east-1",
-        resources: ["arn:aws:s3:::uploads"],
-        detail: {
-            version: "0",
-            bucket: { name: "uploads" },
-            object: { key, size: 5, etag: "b1946ac92492d2347c6235b4d2611184", sequencer: "00617F08299329D189" },
-            "request-id": "N4N7GDK58NMKJ12R",
-            requester: "123456789012",
-            "source-ip-address": "203.0.113.15",
-            reason: "PutObject",
-        },
-    };
-}
-
-function sqsRecord(messageId: string, body: string): SQSRecord {
-    return {
-        messageId,
-        receiptHandle: `AQEB${messageId}`,
-        body,
-        attributes: {
-            ApproximateReceiveCount: "1",
-            SentTimestamp: "1735732800000",
-            SenderId: "AIDAIENQZJOLO23YVJ4VO",
-            ApproximateFirstReceiveTimestamp: "1735732800001",
-        },
-        messageAttributes: {},
-        md5OfBody: createHash("md5").update(body).digest("hex"),
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:audit",
-        awsRegion: "us-east-1",
-    };
-}
-
-const context: Context = {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "audit-function",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:audit-function",
-    memoryLimitInMB: "256",
-    awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
-    logGroupName: "/aws/lambda/audit-function",
-    logStreamName: "2025/01/01/[$LATEST]abcdef",
-    getRemainingTimeInMillis: () => 30000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-};
 
 // ---- temporary folders, removed afterwards ----
 
@@ -276,13 +180,11 @@ describe("bundleFunction", () => {
 
         it("exports a handler that reports exactly the bad messages of a batch, logging JSON lines", async () => {
             expect(handler).to.be.a("function");
-            const event: SQSEvent = {
-                Records: [
-                    sqsRecord("m-valid", JSON.stringify(objectCreated("photos/cat.jpg"))),
-                    sqsRecord("m-not-json", "<xml>nope</xml>"),
-                    sqsRecord("m-wrong-shape", JSON.stringify({ detail: { bucket: {} } })),
-                ],
-            };
+            const event = sqsEvent(
+                sqsRecord("m-valid", JSON.stringify(objectCreatedEvent("photos/cat.jpg"))),
+                sqsRecord("m-not-json", "<xml>nope</xml>"),
+                sqsRecord("m-wrong-shape", JSON.stringify({ detail: { bucket: {} } })),
+            );
             const lines: string[] = [];
             const out = process.stdout.write;
             const err = process.stderr.write;
@@ -291,7 +193,7 @@ describe("bundleFunction", () => {
             process.stderr.write = capture as typeof process.stderr.write;
             let response: SQSBatchResponse;
             try {
-                response = await handler(event, context);
+                response = await handler(event, lambdaContext);
             } finally {
                 process.stdout.write = out;
                 process.stderr.write = err;

@@ -1,0 +1,81 @@
+/**
+ * Lambda inputs for the audit-logger handler, shared by its specs and the bench: an S3
+ * "Object Created" event as EventBridge delivers it, the SQS record that carries it (raw SNS
+ * delivery), and a Lambda context.
+ */
+import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { createHash } from "crypto";
+
+/**
+ * An S3 "Object Created" event as EventBridge delivers it (what Powertools'
+ * S3EventNotificationEventBridgeSchema accepts), with every optional field set.
+ * A fresh object on each call, loosely typed, so a spec can delete or break fields.
+ */
+export function objectCreatedEvent(key = "photos/2025/cat.jpg"): Record<string, any> {
+    return {
+        version: "0",
+        id: "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        source: "aws.s3",
+        account: "123456789012",
+        time: "2025-01-01T12:00:00Z",
+        region: "us-east-1",
+        resources: ["arn:aws:s3:::uploads"],
+        detail: {
+            version: "0",
+            bucket: { name: "uploads" },
+            object: {
+                key,
+                size: 5,
+                etag: "b1946ac92492d2347c6235b4d2611184",
+                "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+                sequencer: "00617F08299329D189",
+            },
+            "request-id": "N4N7GDK58NMKJ12R",
+            requester: "123456789012",
+            "source-ip-address": "203.0.113.15",
+            reason: "PutObject",
+        },
+    };
+}
+
+/** An SQS record carrying `body`, with the attributes and body MD5 SQS sets. */
+export function sqsRecord(messageId: string, body: string): SQSRecord {
+    return {
+        messageId,
+        receiptHandle: `AQEB${messageId}`,
+        body,
+        attributes: {
+            ApproximateReceiveCount: "1",
+            SentTimestamp: "1735732800000",
+            SenderId: "AIDAIENQZJOLO23YVJ4VO",
+            ApproximateFirstReceiveTimestamp: "1735732800001",
+        },
+        messageAttributes: {},
+        md5OfBody: createHash("md5").update(body).digest("hex"),
+        eventSource: "aws:sqs",
+        eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:audit",
+        awsRegion: "us-east-1",
+    };
+}
+
+/** The batch Lambda's SQS event source mapping hands the handler. */
+export function sqsEvent(...records: SQSRecord[]): SQSEvent {
+    return { Records: records };
+}
+
+/** A Lambda context with the fields the handler (Powertools batch and logger) may read. */
+export const lambdaContext: Context = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: "audit-function",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:audit-function",
+    memoryLimitInMB: "256",
+    awsRequestId: "c6af9ac6-7b61-11e6-9a41-93e812345678",
+    logGroupName: "/aws/lambda/audit-function",
+    logStreamName: "2025/01/01/[$LATEST]abcdef",
+    getRemainingTimeInMillis: () => 30000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+};
