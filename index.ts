@@ -1,10 +1,11 @@
 import type { SQSEvent } from "aws-lambda";
-import { AlertTopic, FanOutTopic, QueueConsumerArgs, QueueWithDlq, anyCaseSuffixes, functionEntry } from "./components";
+import { AlertTopic, FanOutTopic, QueueConsumerArgs, QueueWithDlq, StreamToTable, anyCaseSuffixes, functionEntry } from "./components";
 import { StackConfig, loadStackConfig } from "./config/stack-config";
 
-// The whole system, composed from the stack's config. This first slice is the alert topic every
-// alarm reports to and the lab's upload fan-out (seed 003): one topic, an `images` queue that only
-// receives image objects and an `audit` queue that receives every object, each with its DLQ.
+// The whole system, composed from the stack's config: the alert topic every alarm reports to; the
+// lab's upload fan-out (seed 003): one topic, an `images` queue that only receives image objects
+// and an `audit` queue that receives every object, each with its DLQ; and the event stream landing
+// in the EventLogs table (seed 001).
 
 const cfg: StackConfig = loadStackConfig();
 
@@ -81,7 +82,32 @@ const uploads = new FanOutTopic("uploads", {
     },
 });
 
+const events = new StreamToTable("events", {
+    alertTopicArn: alerts.arn,
+    streamName: cfg.eventStreamName,
+    tableName: cfg.eventTableName,
+    streamMode: cfg.eventStreamMode,
+    shardCount: cfg.eventStreamMode === "PROVISIONED" ? cfg.eventStreamShardCount : undefined,
+    retentionHours: cfg.eventStreamRetentionHours,
+    kmsKeyDeletionWindowDays: cfg.kmsKeyDeletionWindowDays,
+    ttlDays: cfg.eventTableTtlDays || undefined,
+    lookupIndex: cfg.eventTableLookupIndex,
+    protect: cfg.protectStatefulResources,
+    consumer: {
+        batchSize: cfg.streamBatchSize,
+        maximumBatchingWindowSeconds: cfg.streamBatchingWindowSeconds,
+        parallelizationFactor: cfg.streamParallelizationFactor,
+        maximumRetryAttempts: cfg.streamMaxRetryAttempts,
+        maximumRecordAgeSeconds: cfg.streamMaxRecordAgeSeconds,
+        function: functionDefaults,
+    },
+});
+
 export const alertTopicArn = alerts.arn;
 export const uploadsTopicArn = uploads.arn;
 export const imagesQueueUrl = images.url;
 export const auditQueueUrl = audit.url;
+export const eventStreamName = events.stream.name;
+export const eventStreamArn = events.stream.arn;
+export const eventTableName = events.table.name;
+export const eventRejectsTableName = events.rejectsTable.name;

@@ -35,6 +35,55 @@ export function dlqDepthAlarm(dlqName: pulumi.Input<string>, threshold: number =
     };
 }
 
+/** Messages are waiting in a queue that people, not functions, read (an on-failure destination). */
+export function queueDepthAlarm(queueName: pulumi.Input<string>, threshold: number): AlarmSpec {
+    return { ...dlqDepthAlarm(queueName, threshold), role: "depth", description: `Messages are waiting in the queue (>= ${threshold}). Each describes records that failed for good.` };
+}
+
+/** The consumer falls behind the stream: records get older than the threshold before they are read. */
+export function streamIteratorAgeAlarm(streamName: pulumi.Input<string>, thresholdMs: number): AlarmSpec {
+    return {
+        role: "iterator-age",
+        description: `Records wait more than ${Math.round(thresholdMs / 60_000)} minutes before they are read: the consumer is failing or too slow, and data expires with the stream's retention.`,
+        namespace: "AWS/Kinesis",
+        metricName: "GetRecords.IteratorAgeMilliseconds",
+        dimensions: { StreamName: streamName },
+        statistic: "Maximum",
+        periodSeconds: 60,
+        evaluationPeriods: 5,
+        threshold: thresholdMs,
+        comparison: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+    };
+}
+
+/** The function is throttled: its concurrency limit, or the account's, is reached. */
+export function functionThrottlesAlarm(functionName: pulumi.Input<string>): AlarmSpec {
+    return {
+        ...functionErrorsAlarm(functionName, 1),
+        role: "throttles",
+        description: "The function was throttled. Check its reserved concurrency and the account's limit.",
+        metricName: "Throttles",
+    };
+}
+
+/** Writes to the table are throttled (on-demand tables throttle too, above their peak or partition limits). */
+export function tableWriteThrottlesAlarm(tableName: pulumi.Input<string>): AlarmSpec {
+    return {
+        role: "write-throttles",
+        description: "Writes to the table were throttled; the handler retries them, and reports what it could not write.",
+        namespace: "AWS/DynamoDB",
+        metricName: "WriteThrottleEvents",
+        dimensions: { TableName: tableName },
+        statistic: "Sum",
+        periodSeconds: ALARM_DEFAULTS.periodSeconds,
+        evaluationPeriods: ALARM_DEFAULTS.evaluationPeriods,
+        threshold: 1,
+        comparison: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+    };
+}
+
 /** The oldest message has waited too long: the consumer is down, throttled or too slow. */
 export function oldestMessageAgeAlarm(queueName: pulumi.Input<string>, seconds: number = ALARM_DEFAULTS.oldestMessageAgeSeconds): AlarmSpec {
     return {

@@ -36,6 +36,28 @@ export const LAMBDA_DEFAULTS = {
     runtimeProvided: ["@aws-sdk/*"],
 } as const;
 
+export const KINESIS_DEFAULTS = {
+    /** ON_DEMAND scales by itself; PROVISIONED with one shard is the seed's dev setup. */
+    streamMode: "ON_DEMAND" as "ON_DEMAND" | "PROVISIONED",
+    shardCount: 1,
+    retentionHours: 24,
+} as const;
+
+/** A Kinesis event source, bounded so a poison batch can neither block a shard forever nor vanish. */
+export const STREAM_EVENT_SOURCE_DEFAULTS = {
+    batchSize: 100,
+    maximumBatchingWindowSeconds: 1,
+    parallelizationFactor: 1,
+    maximumRetryAttempts: 10,
+    /** Older records go to the on-failure destination instead of being retried. */
+    maximumRecordAgeSeconds: 21_600,
+} as const;
+
+export const DYNAMODB_DEFAULTS = {
+    billingMode: "PAY_PER_REQUEST",
+    pointInTimeRecovery: true,
+} as const;
+
 export const KMS_DEFAULTS = {
     deletionWindowInDays: 30,
     enableKeyRotation: true,
@@ -78,6 +100,16 @@ export const SQS_LIMITS = {
 export const LAMBDA_LIMITS = {
     memorySizeMb: [128, 10_240],
     timeoutSeconds: [1, 900],
+} as const;
+
+export const KINESIS_LIMITS = {
+    retentionHours: [24, 8760],
+    shardCount: [1, 10_000],
+    batchSize: [1, 10_000],
+    maximumBatchingWindowSeconds: [0, 300],
+    parallelizationFactor: [1, 10],
+    maximumRetryAttempts: [0, 10_000],
+    maximumRecordAgeSeconds: [60, 604_800],
 } as const;
 
 export const KMS_LIMITS = {

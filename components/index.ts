@@ -11,3 +11,4 @@ export * from "./policy-documents";
 export * from "./queue-with-dlq";
 export * from "./filter-policies";
 export * from "./validation";
+export * from "./stream-to-table";

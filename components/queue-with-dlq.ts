@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createAlarm, dlqDepthAlarm, functionErrorsAlarm, oldestMessageAgeAlarm } from "./alarms";
+import { createAlarm, dlqDepthAlarm, functionErrorsAlarm, oldestMessageAgeAlarm, queueDepthAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
 import { ALARM_DEFAULTS, EVENT_SOURCE_DEFAULTS, LAMBDA_DEFAULTS, SQS_DEFAULTS, SQS_LIMITS } from "./defaults";
 import { EncryptionKey } from "./encryption-key";
@@ -49,6 +49,11 @@ export interface QueueWithDlqArgs {
     consumer?: QueueConsumerArgs;
     /** Alarm when the oldest message is older than this, in seconds. Default 900. */
     oldestMessageAgeAlarmSeconds?: number;
+    /**
+     * Also alarm when this many messages wait in the queue itself, for queues people read (an
+     * on-failure destination, say). Default: no such alarm.
+     */
+    depthAlarmThreshold?: number;
     /** Set Pulumi `protect` on both queues (and the key). Default false. */
     protect?: boolean;
 }
@@ -135,6 +140,10 @@ export class QueueWithDlq extends pulumi.ComponentResource {
             ),
         );
 
+        if (args.depthAlarmThreshold !== undefined) {
+            this.alarms.push(createAlarm(this, name, queueDepthAlarm(this.queue.name, args.depthAlarmThreshold), args.alertTopicArn));
+        }
+
         if (args.consumer) {
             const c = args.consumer;
             const queueGrants = [{ actions: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], resources: [this.queue.arn] }];
@@ -202,6 +211,7 @@ export function checkQueueArgs(name: string, args: QueueWithDlqArgs): void {
     checkInteger(`${label}: maxReceiveCount`, args.maxReceiveCount, SQS_LIMITS.maxReceiveCount);
     checkInteger(`${label}: retentionDays`, args.retentionDays, SQS_LIMITS.retentionDays);
     checkInteger(`${label}: dlqRetentionDays`, args.dlqRetentionDays, SQS_LIMITS.retentionDays);
+    checkInteger(`${label}: depthAlarmThreshold`, args.depthAlarmThreshold, [1, 1_000_000]);
     const retentionDays = args.retentionDays ?? SQS_DEFAULTS.retentionDays;
     const dlqRetentionDays = args.dlqRetentionDays ?? SQS_DEFAULTS.dlqRetentionDays;
     if (dlqRetentionDays <= retentionDays) {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
+    KINESIS_LIMITS,
     KMS_LIMITS,
     LAMBDA_ARCHITECTURES,
     LAMBDA_LIMITS,
@@ -29,6 +30,18 @@ export interface StackConfig {
     lambdaMemoryMb: number;
     lambdaTimeoutSeconds: number;
     kmsKeyDeletionWindowDays: number;
+    eventStreamName: string;
+    eventTableName: string;
+    eventStreamMode: "ON_DEMAND" | "PROVISIONED";
+    eventStreamShardCount: number;
+    eventStreamRetentionHours: number;
+    eventTableTtlDays: number;
+    eventTableLookupIndex: boolean;
+    streamBatchSize: number;
+    streamBatchingWindowSeconds: number;
+    streamParallelizationFactor: number;
+    streamMaxRetryAttempts: number;
+    streamMaxRecordAgeSeconds: number;
     protectStatefulResources: boolean;
 }
 
@@ -58,6 +71,13 @@ function oneOf<T extends string | number>(allowed: readonly T[]): Reader<T> {
         const hit = allowed.find((a) => String(a) === raw.trim());
         if (hit === undefined) throw new ConfigError(key, raw, `one of ${allowed.join(", ")}`);
         return hit;
+    };
+}
+
+function resourceName(pattern: RegExp, expected: string): Reader<string> {
+    return (key, raw) => {
+        if (!pattern.test(raw)) throw new ConfigError(key, raw, expected);
+        return raw;
     };
 }
 
@@ -101,6 +121,18 @@ const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     lambdaMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
     lambdaTimeoutSeconds: integer(LAMBDA_LIMITS.timeoutSeconds),
     kmsKeyDeletionWindowDays: integer(KMS_LIMITS.deletionWindowInDays),
+    eventStreamName: resourceName(/^[a-zA-Z0-9_.-]{1,128}$/, "1 to 128 letters, digits, _ . or -"),
+    eventTableName: resourceName(/^[a-zA-Z0-9_.-]{3,246}$/, "3 to 246 letters, digits, _ . or - (the rejects table adds 8)"),
+    eventStreamMode: oneOf(["ON_DEMAND", "PROVISIONED"] as const),
+    eventStreamShardCount: integer(KINESIS_LIMITS.shardCount),
+    eventStreamRetentionHours: integer(KINESIS_LIMITS.retentionHours),
+    eventTableTtlDays: integer([0, 36_500]),
+    eventTableLookupIndex: boolean,
+    streamBatchSize: integer(KINESIS_LIMITS.batchSize),
+    streamBatchingWindowSeconds: integer(KINESIS_LIMITS.maximumBatchingWindowSeconds),
+    streamParallelizationFactor: integer(KINESIS_LIMITS.parallelizationFactor),
+    streamMaxRetryAttempts: integer(KINESIS_LIMITS.maximumRetryAttempts),
+    streamMaxRecordAgeSeconds: integer(KINESIS_LIMITS.maximumRecordAgeSeconds),
     protectStatefulResources: boolean,
 };
 
@@ -133,6 +165,13 @@ export function parseStackConfig(raw: Raw): StackConfig {
             "consumerBatchingWindowSeconds",
             0,
             `at least 1 when consumerBatchSize (${cfg.consumerBatchSize}) is above 10, as SQS event sources require`,
+        );
+    }
+    if (cfg.streamMaxRecordAgeSeconds > cfg.eventStreamRetentionHours * 3600) {
+        throw new ConfigError(
+            "streamMaxRecordAgeSeconds",
+            cfg.streamMaxRecordAgeSeconds,
+            `at most eventStreamRetentionHours x 3600 (${cfg.eventStreamRetentionHours * 3600})`,
         );
     }
     return cfg;

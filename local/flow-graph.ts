@@ -86,9 +86,14 @@ export function buildFlowGraph(plan: Plan): FlowGraph {
     for (const r of resources) {
         const { inputs } = r;
         switch (r.type) {
-            case "aws:lambda/eventSourceMapping:EventSourceMapping":
-                addEdge(resolve(inputs.eventSourceArn), resolve(inputs.functionName, "function"), "data");
+            case "aws:lambda/eventSourceMapping:EventSourceMapping": {
+                const fn = resolve(inputs.functionName, "function");
+                addEdge(resolve(inputs.eventSourceArn), fn, "data");
+                // Batches the event source gives up on are described on its on-failure destination.
+                const onFailure = (inputs.destinationConfig as { onFailure?: { destinationArn?: unknown } } | undefined)?.onFailure?.destinationArn;
+                addEdge(fn, resolve(onFailure), "failure", "on failure");
                 break;
+            }
             case "aws:sns/topicSubscription:TopicSubscription": {
                 const topic = resolve(inputs.topic, "topic");
                 if (!topic) break;

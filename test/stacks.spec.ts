@@ -37,8 +37,17 @@ describe("stacks evaluated from their YAML files", () => {
 
     it("applies each stack's values where dev and prod differ", () => {
         const retention = (p: Plan) => ofType(p, "aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays);
-        expect(retention(dev)).to.deep.equal([14, 14]);
-        expect(retention(prod)).to.deep.equal([365, 365]);
+        expect(retention(dev)).to.deep.equal([14, 14, 14]);
+        expect(retention(prod)).to.deep.equal([365, 365, 365]);
+        const stream = (p: Plan) => one(p, "aws:kinesis/stream:Stream", "events-stream").inputs;
+        expect(stream(dev)).to.deep.include({ name: "EventStream", streamModeDetails: { streamMode: "PROVISIONED" }, shardCount: 1, retentionPeriod: 24 });
+        expect(stream(prod)).to.deep.include({ name: "EventStream", streamModeDetails: { streamMode: "ON_DEMAND" }, retentionPeriod: 168 });
+        expect(stream(prod).shardCount).to.equal(undefined);
+        const esm = (p: Plan) => one(p, "aws:lambda/eventSourceMapping:EventSourceMapping", "events-consumer-events").inputs;
+        expect([esm(dev).batchSize, esm(prod).batchSize]).to.deep.equal([100, 500]);
+        expect([esm(dev).parallelizationFactor, esm(prod).parallelizationFactor]).to.deep.equal([1, 2]);
+        expect(one(dev, "aws:dynamodb/table:Table", "events-table").inputs.ttl).to.deep.equal({ attributeName: "expiresAt", enabled: true });
+        expect(one(prod, "aws:dynamodb/table:Table", "events-table").inputs.ttl).to.equal(undefined);
         const redrive = (p: Plan) => JSON.parse(one(p, "aws:sqs/queue:Queue", "audit-queue").inputs.redrivePolicy as string).maxReceiveCount;
         expect(redrive(dev)).to.equal(5);
         expect(redrive(prod)).to.equal(8);
@@ -55,7 +64,7 @@ describe("stacks evaluated from their YAML files", () => {
     });
 
     it("protects stateful resources in prod only", () => {
-        const stateful = ["aws:sqs/queue:Queue", "aws:sns/topic:Topic", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"];
+        const stateful = ["aws:sqs/queue:Queue", "aws:sns/topic:Topic", "aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup", "aws:kinesis/stream:Stream", "aws:dynamodb/table:Table"];
         const protectedOnes = (p: Plan) => p.resources.filter((r) => stateful.includes(r.type)).map((r) => r.protect);
         expect(protectedOnes(prod)).to.have.length.above(8);
         expect(protectedOnes(prod).every(Boolean)).to.equal(true);
@@ -86,7 +95,17 @@ describe("stacks evaluated from their YAML files", () => {
     });
 
     it("exports the stack outputs", () => {
-        expect(Object.keys(dev.outputs).sort()).to.deep.equal(["alertTopicArn", "auditQueueUrl", "imagesQueueUrl", "uploadsTopicArn"]);
+        expect(Object.keys(dev.outputs).sort()).to.deep.equal([
+            "alertTopicArn",
+            "auditQueueUrl",
+            "eventRejectsTableName",
+            "eventStreamArn",
+            "eventStreamName",
+            "eventTableName",
+            "imagesQueueUrl",
+            "uploadsTopicArn",
+        ]);
+        expect(dev.outputs).to.deep.include({ eventStreamName: "EventStream", eventTableName: "EventLogs", eventRejectsTableName: "EventLogsRejected" });
         expect(dev.outputs.uploadsTopicArn).to.equal(one(dev, "aws:sns/topic:Topic", "uploads-topic-sns").outputs.arn);
     });
 });

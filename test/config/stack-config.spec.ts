@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { ALARM_DEFAULTS, EVENT_SOURCE_DEFAULTS, KMS_DEFAULTS, LAMBDA_DEFAULTS, SQS_DEFAULTS } from "../../components/defaults";
+import {
+    ALARM_DEFAULTS,
+    EVENT_SOURCE_DEFAULTS,
+    KINESIS_DEFAULTS,
+    KMS_DEFAULTS,
+    LAMBDA_DEFAULTS,
+    SQS_DEFAULTS,
+    STREAM_EVENT_SOURCE_DEFAULTS,
+} from "../../components/defaults";
 import { CONFIG_KEYS, parseStackConfig, StackConfig } from "../../config/stack-config";
 import { readProject } from "../../local/stack-files";
 import { REPO_ROOT } from "../../local/engine";
@@ -20,6 +28,18 @@ const VALID: Record<keyof StackConfig, string> = {
     lambdaMemoryMb: "256",
     lambdaTimeoutSeconds: "30",
     kmsKeyDeletionWindowDays: "30",
+    eventStreamName: "EventStream",
+    eventTableName: "EventLogs",
+    eventStreamMode: "PROVISIONED",
+    eventStreamShardCount: "1",
+    eventStreamRetentionHours: "24",
+    eventTableTtlDays: "0",
+    eventTableLookupIndex: "true",
+    streamBatchSize: "100",
+    streamBatchingWindowSeconds: "1",
+    streamParallelizationFactor: "1",
+    streamMaxRetryAttempts: "10",
+    streamMaxRecordAgeSeconds: "21600",
     protectStatefulResources: "false",
 };
 
@@ -67,6 +87,14 @@ describe("stack config", () => {
             lambdaMemoryMb: LAMBDA_DEFAULTS.memorySizeMb,
             lambdaTimeoutSeconds: LAMBDA_DEFAULTS.timeoutSeconds,
             kmsKeyDeletionWindowDays: KMS_DEFAULTS.deletionWindowInDays,
+            eventStreamMode: KINESIS_DEFAULTS.streamMode,
+            eventStreamShardCount: KINESIS_DEFAULTS.shardCount,
+            eventStreamRetentionHours: KINESIS_DEFAULTS.retentionHours,
+            streamBatchSize: STREAM_EVENT_SOURCE_DEFAULTS.batchSize,
+            streamBatchingWindowSeconds: STREAM_EVENT_SOURCE_DEFAULTS.maximumBatchingWindowSeconds,
+            streamParallelizationFactor: STREAM_EVENT_SOURCE_DEFAULTS.parallelizationFactor,
+            streamMaxRetryAttempts: STREAM_EVENT_SOURCE_DEFAULTS.maximumRetryAttempts,
+            streamMaxRecordAgeSeconds: STREAM_EVENT_SOURCE_DEFAULTS.maximumRecordAgeSeconds,
         };
         for (const [key, value] of Object.entries(componentDefaults)) {
             expect(declared[key]?.default, key).to.equal(value);
@@ -82,6 +110,9 @@ describe("stack config", () => {
         [{ alertEmails: '["not-an-address"]' }, 'Invalid stack config event-pipelines:alertEmails = "not-an-address": expected an e-mail address'],
         [{ protectStatefulResources: "yes" }, 'Invalid stack config event-pipelines:protectStatefulResources = "yes": expected true or false'],
         [{ dlqRetentionDays: "4" }, "Invalid stack config event-pipelines:dlqRetentionDays = 4: expected more days than queueRetentionDays (4)"],
+        [{ eventStreamMode: "provisioned" }, 'Invalid stack config event-pipelines:eventStreamMode = "provisioned": expected one of ON_DEMAND, PROVISIONED'],
+        [{ eventTableName: "x" }, 'Invalid stack config event-pipelines:eventTableName = "x": expected 3 to 246 letters'],
+        [{ streamMaxRecordAgeSeconds: "90000" }, "Invalid stack config event-pipelines:streamMaxRecordAgeSeconds = 90000: expected at most eventStreamRetentionHours x 3600 (86400)"],
         [{ consumerBatchSize: "100" }, "Invalid stack config event-pipelines:consumerBatchingWindowSeconds = 0: expected at least 1 when consumerBatchSize (100) is above 10"],
     ];
     for (const [overrides, message] of refusals) {

@@ -147,13 +147,20 @@ const QUEUE = "aws:sqs/queue:Queue";
 const TOPIC = "aws:sns/topic:Topic";
 const BUCKETS = new Set(["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"]);
 
-/** Queues and topics are encrypted at rest; topics with a customer-managed key, never alias/aws/sns. */
+/**
+ * Queues, topics, streams and tables are encrypted at rest (topics with a customer-managed key, never
+ * alias/aws/sns; tables with KMS rather than the AWS-owned default); buckets have an SSE configuration.
+ */
 export const encryptedAtRest: Rule = (plan) => {
     const violations: string[] = [];
     for (const r of plan.resources) {
         if (r.type === QUEUE && !(r.inputs.sqsManagedSseEnabled === true || r.inputs.kmsMasterKeyId)) violations.push(`${r.name}: queue not encrypted`);
         if (r.type === TOPIC && (!r.inputs.kmsMasterKeyId || r.inputs.kmsMasterKeyId === "alias/aws/sns")) {
             violations.push(`${r.name}: topic not encrypted with a customer-managed key`);
+        }
+        if (r.type === "aws:kinesis/stream:Stream" && r.inputs.encryptionType !== "KMS") violations.push(`${r.name}: stream not KMS-encrypted`);
+        if (r.type === "aws:dynamodb/table:Table" && (r.inputs.serverSideEncryption as { enabled?: boolean } | undefined)?.enabled !== true) {
+            violations.push(`${r.name}: table without server-side encryption with KMS`);
         }
         if (BUCKETS.has(r.type)) {
             const sse = plan.resources.find(

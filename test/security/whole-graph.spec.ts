@@ -37,6 +37,8 @@ describe("whole-graph security", () => {
                 const queue = new aws.sqs.Queue("plain-queue", {});
                 new aws.sns.Topic("plain-topic", { kmsMasterKeyId: "alias/aws/sns" });
                 new aws.s3.Bucket("plain-bucket", {});
+                new aws.kinesis.Stream("plain-stream", { shardCount: 1 });
+                new aws.dynamodb.Table("plain-table", { hashKey: "id", attributes: [{ name: "id", type: "S" }] });
                 const role = new aws.iam.Role("r", { assumeRolePolicy: "{}" });
                 new aws.iam.RolePolicy("broad", {
                     role: role.id,
@@ -167,7 +169,13 @@ describe("whole-graph security", () => {
             ],
             exactResources: [/broad: s3:GetObject on resource "\*"/],
             noBroadManagedPolicies: [/attached: .*AmazonSQSFullAccess/],
-            encryptedAtRest: [/plain-queue: queue not encrypted/, /plain-topic: topic not encrypted/, /plain-bucket: bucket has no server-side encryption/],
+            encryptedAtRest: [
+                /plain-queue: queue not encrypted/,
+                /plain-topic: topic not encrypted/,
+                /plain-bucket: bucket has no server-side encryption/,
+                /plain-stream: stream not KMS-encrypted/,
+                /plain-table: table without server-side encryption/,
+            ],
             tlsOnly: [
                 /plain-queue: no TLS-only policy/,
                 /plain-bucket: no TLS-only policy/,

@@ -1,0 +1,179 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
+import { decodeRecord } from "./decode";
+import { planChunks, writeChunks, type ChunkOutcome, type PutUnit } from "./write";
+
+// Consumes a Kinesis stream and stores each JSON event as one item of the events table
+// (docs/stream-to-table.md). Parse → validate → write → report: a record that can never be
+// stored (not base64, not UTF-8, not JSON, against the schema, too large) goes to the rejects
+// table with its reason and does not block the shard; a record whose item (or reject) could not
+// be written is reported in batchItemFailures, so Lambda retries from it. Ids are deterministic,
+// so a retried record rewrites its own item instead of adding a duplicate.
+
+export { decodeRecord, itemSize, makeReject, marshallItem, payloadSchema, recordIdOf, MAX_ITEM_BYTES } from "./decode";
+export type { Decoded, DecodeOptions, EventItem, RejectItem } from "./decode";
+export { backoffDelay, chunk, dedupeByKey, planChunks, writeChunk, writeChunks, BATCH_WRITE_LIMIT, RETRYABLE_ERRORS } from "./write";
+export type { ChunkOutcome, PutUnit, RetrySettings } from "./write";
+
+type Log = Pick<Logger, "info" | "warn" | "error">;
+
+export interface StreamToTableOptions {
+    client: DynamoDBClient;
+    tableName: string;
+    rejectsTableName: string;
+    /** Payload field holding the producer's id. Default `eventId`. */
+    eventIdField?: string;
+    /** BatchWriteItem requests in flight at once. Default 4. */
+    maxParallelWrites?: number;
+    /** Sets `expiresAt` this many days after processing. Default: no expiresAt. */
+    ttlDays?: number;
+    /** Backoff sleep; tests pass a no-op. */
+    sleep?: (ms: number) => Promise<void>;
+    /** Clock (epoch ms) for processedAt and the deadline. */
+    now?: () => number;
+    /** Jitter source in [0, 1). */
+    random?: () => number;
+    logger?: Log;
+    /** Sends per chunk, the first included. Default 8. */
+    maxAttempts?: number;
+    /** Backoff base and cap. Default 25 ms and 1 s. */
+    baseDelayMs?: number;
+    maxDelayMs?: number;
+    /** Time kept back from the invocation's remaining time. Default 1 s. */
+    safetyMarginMs?: number;
+}
+
+export type StreamToTableHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse>;
+
+/** What the handler reads from its environment (docs/stream-to-table.md, "Handler environment"). */
+export interface StreamToTableConfig {
+    tableName: string;
+    rejectsTableName: string;
+    eventIdField: string;
+    maxParallelWrites: number;
+    ttlDays?: number;
+}
+
+/** Reads the handler's environment; throws one line naming the variable that is missing or wrong. */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StreamToTableConfig {
+    const required = (name: string): string => {
+        const value = env[name]?.trim();
+        if (!value) throw new Error(`stream-to-table: environment variable ${name} is not set`);
+        return value;
+    };
+    const optional = (name: string): string | undefined => env[name]?.trim() || undefined;
+    const tableName = required("TABLE_NAME");
+    const rejectsTableName = required("REJECTS_TABLE_NAME");
+    const parallel = optional("MAX_PARALLEL_WRITES");
+    const maxParallelWrites = parallel === undefined ? 4 : Number(parallel);
+    if (!Number.isInteger(maxParallelWrites) || maxParallelWrites < 1) {
+        throw new Error(`stream-to-table: MAX_PARALLEL_WRITES must be a positive integer, got "${parallel}"`);
+    }
+    const ttl = optional("TTL_DAYS");
+    const ttlDays = ttl === undefined ? undefined : Number(ttl);
+    if (ttlDays !== undefined && !(Number.isFinite(ttlDays) && ttlDays > 0)) {
+        throw new Error(`stream-to-table: TTL_DAYS must be a positive number of days, got "${ttl}"`);
+    }
+    return { tableName, rejectsTableName, eventIdField: optional("EVENT_ID_FIELD") ?? "eventId", maxParallelWrites, ttlDays };
+}
+
+/** Builds the handler around a DynamoDB client and the tables it writes. */
+export function createHandler(options: StreamToTableOptions): StreamToTableHandler {
+    const {
+        client,
+        tableName,
+        rejectsTableName,
+        eventIdField = "eventId",
+        maxParallelWrites = 4,
+        ttlDays,
+        sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+        now = Date.now,
+        random = Math.random,
+        maxAttempts = 8,
+        baseDelayMs = 25,
+        maxDelayMs = 1000,
+        safetyMarginMs = 1000,
+    } = options;
+    if (!tableName || !rejectsTableName) throw new Error("stream-to-table: tableName and rejectsTableName are required");
+    if (!Number.isInteger(maxParallelWrites) || maxParallelWrites < 1) {
+        throw new Error(`stream-to-table: maxParallelWrites must be a positive integer, got ${maxParallelWrites}`);
+    }
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`stream-to-table: maxAttempts must be a positive integer, got ${maxAttempts}`);
+    if (ttlDays !== undefined && !(Number.isFinite(ttlDays) && ttlDays > 0)) {
+        throw new Error(`stream-to-table: ttlDays must be a positive number, got ${ttlDays}`);
+    }
+    const logger: Log = options.logger ?? new Logger({ serviceName: "stream-to-table" });
+
+    return async (event, context) => {
+        if (!event || !Array.isArray(event.Records)) throw new Error("stream-to-table: the event has no Records array (expected a Kinesis stream batch)");
+        const started = now();
+        const remaining = typeof context?.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : 15 * 60 * 1000;
+        const deadline = started + remaining - safetyMarginMs;
+
+        // Parse and validate every record: an item to store, or a reject to file.
+        const units: PutUnit[] = [];
+        for (const record of event.Records) {
+            const decoded = decodeRecord(record, eventIdField, { ttlDays, now: new Date(started) });
+            const sequenceNumbers = [record.kinesis.sequenceNumber];
+            if (decoded.kind === "item") {
+                units.push({ kind: "item", table: tableName, keyAttribute: "eventId", key: decoded.item.eventId, item: decoded.attributes, sequenceNumbers });
+            } else {
+                logger.warn("record rejected", { recordId: decoded.reject.recordId, reason: decoded.reject.reason });
+                units.push({ kind: "reject", table: rejectsTableName, keyAttribute: "recordId", key: decoded.reject.recordId, item: decoded.attributes, sequenceNumbers });
+            }
+        }
+
+        // Write: chunks of 25, a few in flight, aborted at the deadline rather than timing out.
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - started));
+        timer.unref?.();
+        const chunks = planChunks(units);
+        let outcomes: ChunkOutcome[];
+        try {
+            outcomes = await writeChunks(chunks, {
+                client,
+                maxParallel: maxParallelWrites,
+                maxAttempts,
+                baseDelayMs,
+                maxDelayMs,
+                deadline,
+                now,
+                sleep,
+                random,
+                abortSignal: abort.signal,
+            });
+        } finally {
+            clearTimeout(timer);
+        }
+
+        // Report: only the records whose item or reject is not stored.
+        let written = 0;
+        let rejected = 0;
+        const failedSequences = new Set<string>();
+        outcomes.forEach((outcome, i) => {
+            for (const unit of outcome.written) {
+                if (unit.kind === "item") written += unit.sequenceNumbers.length;
+                else rejected += unit.sequenceNumbers.length;
+            }
+            for (const unit of outcome.failed) for (const sequence of unit.sequenceNumbers) failedSequences.add(sequence);
+            if (outcome.failed.length > 0) {
+                logger.error("chunk not written", { table: chunks[i][0].table, items: outcome.failed.length, attempts: outcome.attempts, reason: outcome.error });
+            }
+        });
+        const batchItemFailures = event.Records.filter((r) => failedSequences.has(r.kinesis.sequenceNumber)).map((r) => ({
+            itemIdentifier: r.kinesis.sequenceNumber,
+        }));
+        logger.info(`${event.Records.length} records: ${written} written, ${rejected} rejected, ${batchItemFailures.length} failed`, {
+            records: event.Records.length,
+            written,
+            rejected,
+            failed: batchItemFailures.length,
+            chunks: chunks.length,
+        });
+        return { batchItemFailures };
+    };
+}
+
+/** The Lambda entry point: configured from the environment at cold start. */
+export const handler: StreamToTableHandler = createHandler({ client: new DynamoDBClient({}), ...configFromEnv() });

@@ -1,0 +1,621 @@
+import {
+    BatchWriteItemCommand,
+    DynamoDBClient,
+    ProvisionedThroughputExceededException,
+    type BatchWriteItemCommandInput,
+    type BatchWriteItemCommandOutput,
+    type WriteRequest,
+} from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
+import { expect } from "chai";
+import type { Context, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import type * as StreamToTable from "../../functions/stream-to-table";
+import { lambdaContext } from "../support/lambda-events";
+
+const MODULE = "../../functions/stream-to-table";
+const TABLE = "EventLogs";
+const REJECTS = "EventLogsRejected";
+const SHARD = "shardId-000000000000";
+const STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/EventStream";
+const NOW = Date.parse("2025-01-02T00:00:00.000Z");
+const ARRIVAL_SECONDS = 1735732800.123; // 2025-01-01T12:00:00.123Z
+
+const ENV: Record<string, string> = {
+    TABLE_NAME: TABLE,
+    REJECTS_TABLE_NAME: REJECTS,
+    POWERTOOLS_LOG_LEVEL: "SILENT",
+};
+
+/** Runs `fn` with these environment variables set (undefined: unset), then puts the environment back. */
+function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    for (const [k, v] of Object.entries(vars)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+    }
+    try {
+        return fn();
+    } finally {
+        for (const [k, v] of Object.entries(saved)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    }
+}
+
+/** Loads the handler module afresh: it reads its environment (and fails on a missing variable) when it loads. */
+function loadModule(vars: Record<string, string | undefined> = {}): typeof StreamToTable {
+    const path = require.resolve(MODULE);
+    delete require.cache[path];
+    return withEnv({ ...ENV, ...vars }, () => require(MODULE));
+}
+
+/** A sequence number as Kinesis writes them (56 digits), increasing with `i`. */
+function seq(i: number): string {
+    return `4959033827149025660855969253836157109592157598913658${String(i).padStart(4, "0")}`;
+}
+
+const b64 = (data: string | Uint8Array) => Buffer.from(data).toString("base64");
+
+/** A valid payload with the producer's id. */
+function payload(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return { eventId: `evt-${i}`, source: "sensors", timestamp: "2025-01-01T12:00:00Z", sensor: "temperature", value: 22.5, ...extra };
+}
+
+/** A Kinesis record: `data` an object (sent as base64 JSON) or the raw base64 text itself. */
+function kinesisRecord(i: number, data: Record<string, unknown> | unknown[] | string): KinesisStreamRecord {
+    return {
+        kinesis: {
+            kinesisSchemaVersion: "1.0",
+            partitionKey: `pk-${i}`,
+            sequenceNumber: seq(i),
+            data: typeof data === "string" ? data : b64(JSON.stringify(data)),
+            approximateArrivalTimestamp: ARRIVAL_SECONDS,
+        },
+        eventSource: "aws:kinesis",
+        eventVersion: "1.0",
+        eventID: `${SHARD}:${seq(i)}`,
+        eventName: "aws:kinesis:record",
+        invokeIdentityArn: "arn:aws:iam::123456789012:role/stream-to-table",
+        awsRegion: "us-east-1",
+        eventSourceARN: STREAM_ARN,
+    };
+}
+
+function kinesisEvent(records: KinesisStreamRecord[]): KinesisStreamEvent {
+    return { Records: records };
+}
+
+/** `count` valid records, numbered from `from`. */
+function validRecords(count: number, from = 0): KinesisStreamRecord[] {
+    return Array.from({ length: count }, (_, k) => kinesisRecord(from + k, payload(from + k)));
+}
+
+function context(remainingMs = 30000): Context {
+    return { ...lambdaContext, functionName: "stream-to-table", getRemainingTimeInMillis: () => remainingMs };
+}
+
+/** The items of one BatchWriteItem call for `table`, unmarshalled. */
+function itemsOf(input: BatchWriteItemCommandInput, table: string): Record<string, any>[] {
+    return (input.RequestItems?.[table] ?? []).map((r) => unmarshall(r.PutRequest!.Item!));
+}
+
+describe("stream-to-table", () => {
+    let mod: typeof StreamToTable;
+    // Mocked only while this suite runs: other suites talk to a real (emulated) DynamoDB.
+    let ddb: AwsClientStub<DynamoDBClient>;
+    const client = new DynamoDBClient({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+    let logs: { level: string; message: string; extra: any }[];
+    let slept: number[];
+
+    const capture = (level: string) => (message: unknown, ...extra: unknown[]) => void logs.push({ level, message: String(message), extra: extra[0] });
+    const logger = { info: capture("info"), warn: capture("warn"), error: capture("error") };
+
+    function build(overrides: Partial<StreamToTable.StreamToTableOptions> = {}): StreamToTable.StreamToTableHandler {
+        return mod.createHandler({
+            client,
+            tableName: TABLE,
+            rejectsTableName: REJECTS,
+            eventIdField: "eventId",
+            maxParallelWrites: 4,
+            sleep: async (ms) => void slept.push(ms),
+            now: () => NOW,
+            logger,
+            ...overrides,
+        });
+    }
+
+    /** Every BatchWriteItem input the mock received, in order. */
+    function calls(): BatchWriteItemCommandInput[] {
+        return ddb.commandCalls(BatchWriteItemCommand).map((c) => c.args[0].input);
+    }
+
+    /** Items put into `table`, over every call. */
+    function written(table: string): Record<string, any>[] {
+        return calls().flatMap((input) => itemsOf(input, table));
+    }
+
+    before(() => {
+        mod = loadModule();
+        ddb = mockClient(DynamoDBClient);
+    });
+
+    beforeEach(() => {
+        ddb.reset();
+        ddb.on(BatchWriteItemCommand).resolves({ UnprocessedItems: {} });
+        logs = [];
+        slept = [];
+    });
+
+    after(() => {
+        ddb.restore();
+    });
+
+    describe("decodeRecord", () => {
+        const at = new Date(NOW);
+
+        it("builds the events-table item of the contract from a valid record", () => {
+            const decoded = mod.decodeRecord(kinesisRecord(7, payload(7)), "eventId", { now: at });
+            expect(decoded.kind).to.equal("item");
+            if (decoded.kind !== "item") return;
+            expect(decoded.item).to.deep.equal({
+                eventId: "evt-7",
+                payload: payload(7),
+                partitionKey: "pk-7",
+                shardId: SHARD,
+                sequenceNumber: seq(7),
+                arrivedAt: "2025-01-01T12:00:00.123Z",
+                processedAt: "2025-01-02T00:00:00.000Z",
+                source: "sensors",
+                eventTime: "2025-01-01T12:00:00Z",
+            });
+            // What is written is exactly that item, payload as a map.
+            expect(unmarshall(decoded.attributes)).to.deep.equal(decoded.item);
+            expect(decoded.attributes.payload).to.have.property("M");
+            expect(decoded.attributes.eventId).to.deep.equal({ S: "evt-7" });
+        });
+
+        it("derives the id from shard and sequence number when the producer sent none, the same on every delivery", () => {
+            const record = kinesisRecord(3, { sensor: "temperature", value: 22.5 });
+            const first = mod.decodeRecord(record, "eventId", { now: at });
+            const redelivered = mod.decodeRecord(record, "eventId", { now: new Date(NOW + 60_000) });
+            expect(first.kind === "item" && first.item.eventId).to.equal(`${SHARD}:${seq(3)}`);
+            expect(redelivered.kind === "item" && redelivered.item.eventId).to.equal(`${SHARD}:${seq(3)}`);
+            if (first.kind !== "item") return;
+            // Without source or timestamp the item stays out of the GSI.
+            expect(first.item).not.to.have.any.keys("source", "eventTime", "expiresAt");
+        });
+
+        it("reads the producer's id from the field EVENT_ID_FIELD names", () => {
+            const record = kinesisRecord(1, { id: "order-42", eventId: "not-this-one" });
+            const decoded = mod.decodeRecord(record, "id", { now: at });
+            expect(decoded.kind === "item" && decoded.item.eventId).to.equal("order-42");
+            const missing = mod.decodeRecord(kinesisRecord(2, { eventId: "ignored" }), "id", { now: at });
+            expect(missing.kind === "item" && missing.item.eventId).to.equal(`${SHARD}:${seq(2)}`);
+        });
+
+        it("sets expiresAt TTL_DAYS after processing, and leaves an empty source out of the index", () => {
+            const decoded = mod.decodeRecord(kinesisRecord(1, payload(1, { source: "" })), "eventId", { now: at, ttlDays: 7 });
+            if (decoded.kind !== "item") return expect.fail(`rejected: ${decoded.reject.reason}`);
+            expect(decoded.item.expiresAt).to.equal(NOW / 1000 + 7 * 86400);
+            expect(decoded.attributes.expiresAt).to.deep.equal({ N: String(NOW / 1000 + 7 * 86400) });
+            expect(decoded.item).not.to.have.property("source");
+            expect(decoded.item.payload.source).to.equal("");
+        });
+
+        it("accepts the payloads the schema allows", () => {
+            const accepted = [
+                {},
+                { eventId: "x".repeat(512), source: "s".repeat(256) },
+                { timestamp: "2025-01-01T12:00:00.123456+02:00", nested: { list: [1, "two", null, true, { deep: [] }] } },
+                { value: 12345678901234567890, tiny: 1e-100, negative: -0.5 },
+            ];
+            for (const data of accepted) {
+                const decoded = mod.decodeRecord(kinesisRecord(1, data), "eventId", { now: at });
+                expect(decoded.kind, decoded.kind === "reject" ? decoded.reject.reason : "").to.equal("item");
+            }
+        });
+
+        it("rejects data that is not strict base64, keeping the raw data and record coordinates", () => {
+            for (const data of ["not base64!", "YWJj ZA==", "YWJjZA=", "YW=j", "YWJj\n", "YWJjZA==YQ=="]) {
+                const decoded = mod.decodeRecord(kinesisRecord(5, data), "eventId", { now: at });
+                expect(decoded.kind, data).to.equal("reject");
+                if (decoded.kind !== "reject") continue;
+                expect(decoded.reject).to.deep.equal({
+                    recordId: `${SHARD}:${seq(5)}`,
+                    reason: "data is not base64",
+                    rawData: data,
+                    partitionKey: "pk-5",
+                    shardId: SHARD,
+                    sequenceNumber: seq(5),
+                    arrivedAt: "2025-01-01T12:00:00.123Z",
+                    rejectedAt: "2025-01-02T00:00:00.000Z",
+                    eventSourceArn: STREAM_ARN,
+                });
+            }
+        });
+
+        it("rejects data that is not UTF-8, naming a KPL aggregated record as such", () => {
+            for (const bytes of [[0xc3, 0x28], [0x7b, 0xff, 0x7d], [0xed, 0xa0, 0x80]]) {
+                const decoded = mod.decodeRecord(kinesisRecord(1, b64(Uint8Array.from(bytes))), "eventId", { now: at });
+                expect(decoded.kind === "reject" && decoded.reject.reason, bytes.join(",")).to.equal("data is not UTF-8");
+            }
+            const aggregated = b64(Uint8Array.from([0xf3, 0x89, 0x9a, 0xc2, 0x0a, 0x01, 0x61]));
+            const decoded = mod.decodeRecord(kinesisRecord(1, aggregated), "eventId", { now: at });
+            expect(decoded.kind === "reject" && decoded.reject.reason).to.equal("data is a KPL aggregated record, which this handler does not de-aggregate");
+        });
+
+        it("rejects data that is not JSON, in one line", () => {
+            // V8 quotes the text around the error, newlines and all.
+            for (const text of ["{not json", "{\n  \"a\": 1,\n}", "", "hello", "[1,\n2,\r\nx]", `["${"y".repeat(1000)}\n`]) {
+                const decoded = mod.decodeRecord(kinesisRecord(1, b64(text)), "eventId", { now: at });
+                if (decoded.kind !== "reject") return expect.fail(`accepted ${JSON.stringify(text)}`);
+                expect(decoded.reject.reason).to.match(/^data is not JSON: \S/);
+                expect(decoded.reject.reason).not.to.match(/[\r\n]/);
+                expect(decoded.reject.reason.length).to.be.at.most(300);
+            }
+        });
+
+        it("rejects payloads that violate the schema, naming the path", () => {
+            const cases: [unknown, RegExp][] = [
+                [[1, 2], /^payload violates the schema: \(root\): .*expected object/],
+                [null, /^payload violates the schema: \(root\): .*expected object/],
+                ["text", /^payload violates the schema: \(root\): /],
+                [{ eventId: "" }, /^payload violates the schema: eventId: /],
+                [{ eventId: "x".repeat(513) }, /^payload violates the schema: eventId: .*512/],
+                [{ eventId: 42 }, /^payload violates the schema: eventId: .*expected string/],
+                [{ source: "s".repeat(257) }, /^payload violates the schema: source: .*256/],
+                [{ source: 5 }, /^payload violates the schema: source: /],
+                [{ timestamp: "yesterday" }, /^payload violates the schema: timestamp: /],
+                [{ timestamp: 1735732800 }, /^payload violates the schema: timestamp: /],
+            ];
+            for (const [data, reason] of cases) {
+                const record = kinesisRecord(1, b64(JSON.stringify(data)));
+                const decoded = mod.decodeRecord(record, "eventId", { now: at });
+                expect(decoded.kind === "reject" && decoded.reject.reason, JSON.stringify(data)).to.match(reason);
+            }
+        });
+
+        it("rejects payloads DynamoDB cannot store: numbers out of range, empty keys, too deep", () => {
+            let deep: unknown = 1;
+            for (let i = 0; i < 40; i++) deep = { d: deep };
+            const cases: [string, RegExp][] = [
+                ['{"v": 1e300}', /^payload cannot be stored in DynamoDB: v: number 1e\+300 /],
+                ['{"v": [1, 1e400]}', /^payload cannot be stored in DynamoDB: v\[1\]: number Infinity /],
+                ['{"v": 1e-200}', /^payload cannot be stored in DynamoDB: v: number /],
+                ['{"a": {"": 1}}', /^payload cannot be stored in DynamoDB: a: a map key is empty/],
+                ['{"s": "\\ud800"}', /^payload cannot be stored in DynamoDB: s: .*surrogate/],
+                [JSON.stringify(deep), /^payload cannot be stored in DynamoDB: d(\.d)+: nested deeper than DynamoDB's 32 levels$/],
+            ];
+            for (const [text, reason] of cases) {
+                const decoded = mod.decodeRecord(kinesisRecord(1, b64(text)), "eventId", { now: at });
+                expect(decoded.kind === "reject" && decoded.reject.reason, text).to.match(reason);
+            }
+        });
+
+        it("rejects an item above 400 KB, cutting (and flagging) rawData so the reject itself fits", () => {
+            const data = b64(JSON.stringify({ blob: "x".repeat(500_000) }));
+            const decoded = mod.decodeRecord(kinesisRecord(1, data), "eventId", { now: at });
+            if (decoded.kind !== "reject") return expect.fail("accepted a 500 KB item");
+            const match = /^item is (\d+) bytes, above DynamoDB's 400 KB limit \(rawData truncated to the first (\d+) of (\d+) characters\)$/.exec(decoded.reject.reason);
+            expect(match, decoded.reject.reason).not.to.equal(null);
+            expect(Number(match![1])).to.be.within(500_000, 501_000);
+            expect(Number(match![2])).to.equal(decoded.reject.rawData.length);
+            expect(Number(match![3])).to.equal(data.length);
+            expect(decoded.reject.rawDataTruncated).to.equal(true);
+            expect(data.startsWith(decoded.reject.rawData)).to.equal(true);
+            expect(decoded.reject.rawData.length % 4).to.equal(0);
+            expect(decoded.size).to.be.at.most(mod.MAX_ITEM_BYTES);
+            expect(mod.itemSize(mod.marshallItem(decoded.reject))).to.equal(decoded.size);
+        });
+
+        it("accepts an item just under 400 KB and rejects one just over", () => {
+            const sized = (chars: number) => mod.decodeRecord(kinesisRecord(1, { blob: "x".repeat(chars) }), "eventId", { now: at });
+            const under = sized(409_000);
+            expect(under.kind).to.equal("item");
+            expect(under.size).to.be.within(409_000, mod.MAX_ITEM_BYTES);
+            const over = sized(mod.MAX_ITEM_BYTES - under.size + 409_000 + 1);
+            expect(over.kind === "reject" && over.reject.reason).to.match(new RegExp(`^item is ${mod.MAX_ITEM_BYTES + 1} bytes, above DynamoDB's 400 KB limit \\(`));
+        });
+
+        it("sizes items as DynamoDB documents it", () => {
+            expect(mod.itemSize({ name: { S: "héllo" } })).to.equal(4 + 6);
+            expect(mod.itemSize({ n: { N: "-00123.4500" } })).to.equal(1 + 1 + 3); // 12345: 5 digits → 3 bytes + 1
+            expect(mod.itemSize({ b: { BOOL: true }, z: { NULL: true } })).to.equal(2 + 2);
+            expect(mod.itemSize({ m: { M: { ab: { S: "c" }, l: { L: [{ S: "" }, { N: "1" }] } } } })).to.equal(1 + 3 + (1 + 2 + 1) + (1 + 1 + (3 + 1 + 0 + 1 + 2)));
+        });
+    });
+
+    describe("chunking", () => {
+        const unit = (key: string, sequence: string, table = TABLE): StreamToTable.PutUnit => ({
+            kind: "item",
+            table,
+            keyAttribute: "eventId",
+            key,
+            item: { eventId: { S: key }, sequenceNumber: { S: sequence } },
+            sequenceNumbers: [sequence],
+        });
+
+        it("cuts a list into chunks of 25", () => {
+            const items = Array.from({ length: 60 }, (_, i) => i);
+            expect(mod.chunk(items).map((c) => c.length)).to.deep.equal([25, 25, 10]);
+            expect(mod.chunk(items).flat()).to.deep.equal(items);
+            expect(mod.chunk([])).to.deep.equal([]);
+            expect(() => mod.chunk(items, 0)).to.throw(/positive integer/);
+        });
+
+        it("keeps one put per key, the last record winning and carrying the replaced records", () => {
+            const deduped = mod.dedupeByKey([unit("a", "1"), unit("b", "2"), unit("a", "3"), unit("a", "4", REJECTS)]);
+            expect(deduped.map((u) => [u.table, u.key, u.item.sequenceNumber.S, u.sequenceNumbers])).to.deep.equal([
+                [TABLE, "a", "3", ["1", "3"]],
+                [TABLE, "b", "2", ["2"]],
+                [REJECTS, "a", "4", ["4"]],
+            ]);
+        });
+
+        it("plans chunks of 25 per table with no key twice in a request", () => {
+            const units = [
+                ...Array.from({ length: 30 }, (_, i) => unit(`k${i % 27}`, String(i))),
+                ...Array.from({ length: 3 }, (_, i) => unit(`r${i}`, String(100 + i), REJECTS)),
+            ];
+            const chunks = mod.planChunks(units);
+            expect(chunks.map((c) => [c[0].table, c.length])).to.deep.equal([
+                [TABLE, 25],
+                [TABLE, 2],
+                [REJECTS, 3],
+            ]);
+            for (const c of chunks) expect(new Set(c.map((u) => u.key)).size).to.equal(c.length);
+        });
+
+        it("backs off exponentially with full jitter, capped", () => {
+            const settings = { baseDelayMs: 25, maxDelayMs: 1000 };
+            expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => mod.backoffDelay(n, { ...settings, random: () => 0.5 }))).to.deep.equal([
+                12.5, 25, 50, 100, 200, 400, 500, 500,
+            ]);
+            expect(mod.backoffDelay(3, { ...settings, random: () => 0 })).to.equal(0);
+        });
+    });
+
+    describe("handler", () => {
+        it("writes 60 records in three BatchWriteItem calls of 25, 25 and 10", async () => {
+            const records = validRecords(60);
+            const response = await build()(kinesisEvent(records), context());
+            expect(response).to.deep.equal({ batchItemFailures: [] });
+            expect(calls().map((input) => Object.keys(input.RequestItems!))).to.deep.equal([[TABLE], [TABLE], [TABLE]]);
+            expect(calls().map((input) => input.RequestItems![TABLE].length)).to.deep.equal([25, 25, 10]);
+            expect(written(TABLE).map((item) => item.eventId)).to.deep.equal(records.map((_, i) => `evt-${i}`));
+            expect(written(TABLE)[59]).to.include({ sequenceNumber: seq(59), partitionKey: "pk-59", shardId: SHARD, processedAt: "2025-01-02T00:00:00.000Z" });
+        });
+
+        it("logs a one-line summary of written, rejected and failed records", async () => {
+            await build()(kinesisEvent([...validRecords(3), kinesisRecord(9, "%%%")]), context());
+            const summary = logs.filter((l) => l.level === "info");
+            expect(summary).to.have.length(1);
+            expect(summary[0].message).to.equal("4 records: 3 written, 1 rejected, 0 failed");
+            expect(summary[0].extra).to.include({ records: 4, written: 3, rejected: 1, failed: 0 });
+            expect(logs.filter((l) => l.level === "warn").map((l) => l.extra)).to.deep.equal([{ recordId: `${SHARD}:${seq(9)}`, reason: "data is not base64" }]);
+        });
+
+        it("retries the UnprocessedItems of the first attempt and loses nothing", async () => {
+            let call = 0;
+            ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput): Promise<Partial<BatchWriteItemCommandOutput>> => {
+                call++;
+                if (call === 1) return { UnprocessedItems: { [TABLE]: input.RequestItems![TABLE].slice(0, 5) as WriteRequest[] } };
+                return { UnprocessedItems: {} };
+            });
+            const records = validRecords(20);
+            const response = await build({ maxParallelWrites: 1 })(kinesisEvent(records), context());
+            expect(response.batchItemFailures).to.deep.equal([]);
+            expect(calls().map((input) => itemsOf(input, TABLE).map((i) => i.eventId))).to.deep.equal([
+                records.map((_, i) => `evt-${i}`),
+                ["evt-0", "evt-1", "evt-2", "evt-3", "evt-4"],
+            ]);
+            expect(slept).to.have.length(1);
+            expect(slept[0]).to.be.within(0, 25);
+        });
+
+        it("retries a chunk throttled with ProvisionedThroughputExceededException, then reports nothing", async () => {
+            const throttle = new ProvisionedThroughputExceededException({ message: "Rate exceeded", $metadata: {} });
+            ddb.on(BatchWriteItemCommand).rejectsOnce(throttle).resolves({ UnprocessedItems: {} });
+            const response = await build({ maxParallelWrites: 1 })(kinesisEvent(validRecords(60)), context());
+            expect(response).to.deep.equal({ batchItemFailures: [] });
+            expect(calls().map((input) => input.RequestItems![TABLE].length)).to.deep.equal([25, 25, 25, 10]);
+            expect(new Set(written(TABLE).map((i) => i.eventId)).size).to.equal(60);
+            expect(slept).to.have.length(1);
+        });
+
+        it("reports exactly the records of a chunk that stays throttled past the attempt bound, and writes the others", async () => {
+            const stuck = (input: BatchWriteItemCommandInput) => itemsOf(input, TABLE).some((i) => i.eventId === "evt-30");
+            ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
+                if (stuck(input)) throw Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ThrottlingException" });
+                return { UnprocessedItems: {} };
+            });
+            const records = validRecords(60);
+            const response = await build()(kinesisEvent(records), context());
+            expect(response.batchItemFailures).to.deep.equal(records.slice(25, 50).map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })));
+            expect(calls().filter(stuck)).to.have.length(8);
+            expect(calls().filter((input) => !stuck(input)).flatMap((input) => itemsOf(input, TABLE).map((i) => i.eventId))).to.have.members([
+                ...records.slice(0, 25).map((_, i) => `evt-${i}`),
+                ...records.slice(50).map((_, i) => `evt-${50 + i}`),
+            ]);
+            const error = logs.find((l) => l.level === "error");
+            expect(error?.extra).to.include({ table: TABLE, items: 25, attempts: 8 });
+            expect(error?.extra.reason).to.match(/^ThrottlingException: .* after 8 attempts$/);
+        });
+
+        it("fails a chunk at once on an error that is not worth retrying", async () => {
+            ddb.on(BatchWriteItemCommand).rejects(Object.assign(new Error("User is not authorized"), { name: "AccessDeniedException" }));
+            const records = validRecords(3);
+            const response = await build()(kinesisEvent(records), context());
+            expect(response.batchItemFailures.map((f) => f.itemIdentifier)).to.deep.equal(records.map((r) => r.kinesis.sequenceNumber));
+            expect(calls()).to.have.length(1);
+            expect(slept).to.deep.equal([]);
+        });
+
+        it("files poison records in the rejects table with their reasons, without reporting them", async () => {
+            const records = [
+                kinesisRecord(0, payload(0)),
+                kinesisRecord(1, "not base64!"),
+                kinesisRecord(2, b64(Uint8Array.from([0xc3, 0x28]))),
+                kinesisRecord(3, b64("{not json")),
+                kinesisRecord(4, { eventId: 42 }),
+                kinesisRecord(5, { blob: "x".repeat(420_000) }),
+                kinesisRecord(6, payload(6)),
+            ];
+            const response = await build()(kinesisEvent(records), context());
+            expect(response).to.deep.equal({ batchItemFailures: [] });
+            expect(written(TABLE).map((i) => i.eventId)).to.deep.equal(["evt-0", "evt-6"]);
+            const rejects = written(REJECTS);
+            expect(rejects.map((r) => [r.recordId, r.reason.replace(/: .*/, ": …").replace(/^item is .*/, "item is …")])).to.deep.equal([
+                [`${SHARD}:${seq(1)}`, "data is not base64"],
+                [`${SHARD}:${seq(2)}`, "data is not UTF-8"],
+                [`${SHARD}:${seq(3)}`, "data is not JSON: …"],
+                [`${SHARD}:${seq(4)}`, "payload violates the schema: …"],
+                [`${SHARD}:${seq(5)}`, "item is …"],
+            ]);
+            expect(rejects[4].reason).to.match(/^item is 420\d{3} bytes, above DynamoDB's 400 KB limit \(rawData truncated/);
+            expect(rejects[4].rawDataTruncated).to.equal(true);
+            expect(rejects[0]).to.deep.include({ rawData: "not base64!", partitionKey: "pk-1", sequenceNumber: seq(1), shardId: SHARD, eventSourceArn: STREAM_ARN });
+            expect(rejects[0].rejectedAt).to.equal("2025-01-02T00:00:00.000Z");
+        });
+
+        it("reports a poison record whose reject could not be written", async () => {
+            ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
+                if (input.RequestItems![REJECTS]) throw Object.assign(new Error("Requested resource not found"), { name: "ResourceNotFoundException" });
+                return { UnprocessedItems: {} };
+            });
+            const records = [kinesisRecord(0, payload(0)), kinesisRecord(1, "%%%"), kinesisRecord(2, payload(2)), kinesisRecord(3, b64("[]"))];
+            const response = await build()(kinesisEvent(records), context());
+            expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: seq(1) }, { itemIdentifier: seq(3) }]);
+            expect(written(TABLE).map((i) => i.eventId)).to.deep.equal(["evt-0", "evt-2"]);
+            expect(logs.find((l) => l.level === "info")?.extra).to.include({ written: 2, rejected: 0, failed: 2 });
+        });
+
+        it("puts each key once when a batch repeats an event id, the last record winning", async () => {
+            const records = [
+                kinesisRecord(0, payload(0, { eventId: "dup", version: 1 })),
+                kinesisRecord(1, payload(1)),
+                kinesisRecord(2, payload(2, { eventId: "dup", version: 2 })),
+                ...validRecords(30, 3),
+                kinesisRecord(33, payload(33, { eventId: "dup", version: 3 })),
+            ];
+            const response = await build()(kinesisEvent(records), context());
+            expect(response).to.deep.equal({ batchItemFailures: [] });
+            for (const input of calls()) {
+                const keys = itemsOf(input, TABLE).map((i) => i.eventId);
+                expect(new Set(keys).size, "a key twice in one request").to.equal(keys.length);
+            }
+            const ids = written(TABLE).map((i) => i.eventId);
+            expect(ids).to.have.length(32);
+            expect(new Set(ids).size).to.equal(32);
+            expect(written(TABLE).find((i) => i.eventId === "dup")).to.deep.include({ sequenceNumber: seq(33), payload: payload(33, { eventId: "dup", version: 3 }) });
+            expect(logs.find((l) => l.level === "info")?.extra).to.include({ records: 34, written: 34, failed: 0 });
+        });
+
+        it("reports every record of a repeated id when its one put fails", async () => {
+            ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
+                if (itemsOf(input, TABLE).some((i) => i.eventId === "dup")) throw Object.assign(new Error("bad"), { name: "ValidationException" });
+                return { UnprocessedItems: {} };
+            });
+            const records = [
+                kinesisRecord(0, payload(0, { eventId: "dup" })),
+                ...validRecords(25, 1),
+                kinesisRecord(26, payload(26, { eventId: "dup" })),
+            ];
+            const response = await build()(kinesisEvent(records), context());
+            // "dup" rides in the first chunk (with evt-1 … evt-24); evt-25 is alone in the second.
+            expect(response.batchItemFailures.map((f) => f.itemIdentifier)).to.deep.equal([seq(0), ...records.slice(1, 25).map((r) => r.kinesis.sequenceNumber), seq(26)]);
+        });
+
+        it("never has more than MAX_PARALLEL_WRITES requests in flight", async () => {
+            let inFlight = 0;
+            let peak = 0;
+            ddb.on(BatchWriteItemCommand).callsFake(async () => {
+                inFlight++;
+                peak = Math.max(peak, inFlight);
+                await new Promise((resolve) => setTimeout(resolve, 5));
+                inFlight--;
+                return { UnprocessedItems: {} };
+            });
+            const response = await build({ maxParallelWrites: 3 })(kinesisEvent(validRecords(250)), context());
+            expect(response).to.deep.equal({ batchItemFailures: [] });
+            expect(calls()).to.have.length(10);
+            expect(peak).to.equal(3);
+        });
+
+        it("stops retrying before the invocation runs out of time, and reports what is left", async () => {
+            let clock = NOW;
+            ddb.on(BatchWriteItemCommand).rejects(Object.assign(new Error("slow down"), { name: "RequestLimitExceeded" }));
+            const handler = build({
+                now: () => clock,
+                random: () => 0.999,
+                sleep: async (ms) => {
+                    slept.push(ms);
+                    clock += ms;
+                },
+            });
+            const records = validRecords(2);
+            // 1.5 s left, 1 s kept back: 0.5 s for backoff (25 + 50 + 100 + 200 ms, and then 400 ms would pass it).
+            const response = await handler(kinesisEvent(records), context(1500));
+            expect(response.batchItemFailures.map((f) => f.itemIdentifier)).to.deep.equal([seq(0), seq(1)]);
+            expect(calls()).to.have.length(5);
+            expect(clock - NOW).to.be.below(500);
+            expect(logs.find((l) => l.level === "error")?.extra.reason).to.match(/out of time after 5 attempt/);
+        });
+
+        it("sends nothing when the invocation has no time left, and reports every record", async () => {
+            const records = validRecords(3);
+            const response = await build()(kinesisEvent(records), context(500));
+            expect(response.batchItemFailures).to.have.length(3);
+            expect(calls()).to.have.length(0);
+        });
+
+        it("answers an empty batch without a request", async () => {
+            expect(await build()(kinesisEvent([]), context())).to.deep.equal({ batchItemFailures: [] });
+            expect(calls()).to.have.length(0);
+        });
+
+        it("refuses an event that is not a Kinesis batch, in one line", async () => {
+            let failure: Error | undefined;
+            await build()({} as KinesisStreamEvent, context()).catch((e: Error) => (failure = e));
+            expect(failure?.message).to.equal("stream-to-table: the event has no Records array (expected a Kinesis stream batch)");
+        });
+    });
+
+    describe("environment", () => {
+        it("reads the tables, id field, parallelism and TTL, with the contract's defaults", () => {
+            expect(mod.configFromEnv({ TABLE_NAME: "T", REJECTS_TABLE_NAME: "R" })).to.deep.equal({
+                tableName: "T",
+                rejectsTableName: "R",
+                eventIdField: "eventId",
+                maxParallelWrites: 4,
+                ttlDays: undefined,
+            });
+            expect(mod.configFromEnv({ TABLE_NAME: "T", REJECTS_TABLE_NAME: "R", EVENT_ID_FIELD: "id", MAX_PARALLEL_WRITES: "8", TTL_DAYS: "30" })).to.deep.equal({
+                tableName: "T",
+                rejectsTableName: "R",
+                eventIdField: "id",
+                maxParallelWrites: 8,
+                ttlDays: 30,
+            });
+        });
+
+        it("fails at cold start with one line naming a missing or invalid variable", () => {
+            expect(() => loadModule({ TABLE_NAME: undefined })).to.throw(/^stream-to-table: environment variable TABLE_NAME is not set$/);
+            expect(() => loadModule({ REJECTS_TABLE_NAME: "" })).to.throw(/^stream-to-table: environment variable REJECTS_TABLE_NAME is not set$/);
+            expect(() => loadModule({ MAX_PARALLEL_WRITES: "many" })).to.throw(/^stream-to-table: MAX_PARALLEL_WRITES must be a positive integer, got "many"$/);
+            expect(() => loadModule({ TTL_DAYS: "-1" })).to.throw(/^stream-to-table: TTL_DAYS must be a positive number of days, got "-1"$/);
+        });
+
+        it("exports a handler built from the environment", async () => {
+            const fromEnv = loadModule({ TABLE_NAME: "EnvEvents", REJECTS_TABLE_NAME: "EnvRejects", EVENT_ID_FIELD: "id", TTL_DAYS: "1" });
+            const response = await fromEnv.handler(kinesisEvent([kinesisRecord(0, { id: "a-1" }), kinesisRecord(1, "???")]), context());
+            expect(response).to.deep.equal({ batchItemFailures: [] });
+            const [item] = written("EnvEvents");
+            expect(item.eventId).to.equal("a-1");
+            expect(item.expiresAt - Date.parse(item.processedAt) / 1000).to.be.closeTo(86400, 1);
+            expect(written("EnvRejects").map((r) => r.reason)).to.deep.equal(["data is not base64"]);
+        });
+    });
+});
