@@ -1,6 +1,7 @@
-// Compares, for the audit-logger handler, the esbuild bundle this project deploys with what an
-// inline `aws.lambda.CallbackFunction` would ship: archive size and cold load (require + first
-// call) in fresh node processes. Run with `npm run bench`.
+// `npm run bench`. First compares, for the audit-logger handler, the esbuild bundle this project
+// deploys with what an inline `aws.lambda.CallbackFunction` would ship: archive size and cold load
+// (require + first call) in fresh node processes. Then runs seed 001's handler against ours on
+// dynalite (bench/stream-to-table.ts).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -9,6 +10,7 @@ import { functionEntry } from "../components/lambda-function";
 import { unzip, walk, zippedBytes } from "./archive";
 import { CLOSURE_FILE, callbackArchive } from "./callback";
 import { Sample, Variant, coldLoad, sampleEvent } from "./cold-load";
+import { benchStreamToTable } from "./stream-to-table";
 
 const RUNS = 7;
 const ROOT = path.resolve(__dirname, "..");
@@ -22,6 +24,7 @@ async function main(): Promise<void> {
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
     }
+    await benchStreamToTable();
 }
 
 async function run(tmp: string): Promise<void> {

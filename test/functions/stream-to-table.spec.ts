@@ -12,6 +12,7 @@ import { expect } from "chai";
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import type * as StreamToTable from "../../functions/stream-to-table";
 import { lambdaContext } from "../support/lambda-events";
+import { kinesisRecord as lambdaKinesisRecord } from "../support/lambda-events";
 
 const MODULE = "../../functions/stream-to-table";
 const TABLE = "EventLogs";
@@ -65,22 +66,14 @@ function payload(i: number, extra: Record<string, unknown> = {}): Record<string,
 
 /** A Kinesis record: `data` an object (sent as base64 JSON) or the raw base64 text itself. */
 function kinesisRecord(i: number, data: Record<string, unknown> | unknown[] | string): KinesisStreamRecord {
-    return {
-        kinesis: {
-            kinesisSchemaVersion: "1.0",
-            partitionKey: `pk-${i}`,
-            sequenceNumber: seq(i),
-            data: typeof data === "string" ? data : b64(JSON.stringify(data)),
-            approximateArrivalTimestamp: ARRIVAL_SECONDS,
-        },
-        eventSource: "aws:kinesis",
-        eventVersion: "1.0",
-        eventID: `${SHARD}:${seq(i)}`,
-        eventName: "aws:kinesis:record",
-        invokeIdentityArn: "arn:aws:iam::123456789012:role/stream-to-table",
-        awsRegion: "us-east-1",
-        eventSourceARN: STREAM_ARN,
-    };
+    return lambdaKinesisRecord({
+        shardId: SHARD,
+        sequenceNumber: seq(i),
+        partitionKey: `pk-${i}`,
+        data: typeof data === "string" ? data : b64(JSON.stringify(data)),
+        approximateArrivalTimestamp: ARRIVAL_SECONDS,
+        streamArn: STREAM_ARN,
+    });
 }
 
 function kinesisEvent(records: KinesisStreamRecord[]): KinesisStreamEvent {

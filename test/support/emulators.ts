@@ -10,7 +10,7 @@ import { Server } from "http";
 import { AddressInfo, createServer } from "net";
 import { tmpdir } from "os";
 import { dirname, join } from "path";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { KinesisClient, ListStreamsCommand } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
@@ -28,8 +28,8 @@ const REGION = "us-east-1";
 const HOST = "127.0.0.1";
 // Used where the emulator does not check signatures; the SDK still needs something to sign with.
 const DUMMY_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
-const KINESIS_STARTUP_TIMEOUT_MS = 20_000;
-const KINESIS_STOP_TIMEOUT_MS = 5_000;
+const STARTUP_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 5_000;
 // Enough of the child's output to explain a failed start without flooding the error.
 const OUTPUT_TAIL_CHARS = 4_000;
 
@@ -123,12 +123,11 @@ export async function startKinesisLocal(): Promise<Emulator> {
   let tlsPort = await freePort();
   // Two back-to-back probes can come back with the same port; the mock needs two distinct ones.
   while (tlsPort === plainPort) tlsPort = await freePort();
-
-  const packageDir = dirname(require.resolve("kinesis-local/package.json"));
-  const child = spawn(process.execPath, ["main.js"], {
-    cwd: packageDir,
+  return startChild({
+    name: "kinesis-local",
+    args: ["main.js"],
+    cwd: dirname(require.resolve("kinesis-local/package.json")),
     env: {
-      ...process.env,
       KINESIS_MOCK_PLAIN_PORT: String(plainPort),
       KINESIS_MOCK_TLS_PORT: String(tlsPort),
       AWS_REGION: REGION,
@@ -139,10 +138,55 @@ export async function startKinesisLocal(): Promise<Emulator> {
       // Rejected requests are logged as warnings by default; keep them from crowding out a crash in the tail.
       LOG_LEVEL: "ERROR",
     },
-    stdio: ["ignore", "pipe", "pipe"],
+    port: plainPort,
+    probe: async (e) => {
+      const client = kinesisClient(e, { maxAttempts: 1 });
+      try {
+        // Per-probe timeout so a port that accepts but never answers cannot outlast the deadline.
+        await client.send(new ListStreamsCommand({}), { abortSignal: AbortSignal.timeout(1_000) });
+      } finally {
+        client.destroy();
+      }
+    },
   });
+}
 
-  // The mock writes its log lines to stdout and crashes to stderr; keep the tail of both for errors.
+/**
+ * dynalite in its own process: for measurements, where an in-process emulator would share (and
+ * skew) the event loop of the code being measured, as a remote DynamoDB would not.
+ */
+export async function startDynaliteProcess(): Promise<Emulator> {
+  const port = await freePort();
+  return startChild({
+    name: "dynalite",
+    args: [require.resolve("dynalite/cli.js"), "--host", HOST, "--port", String(port), "--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0"],
+    port,
+    probe: async (e) => {
+      const client = new DynamoDBClient({ endpoint: e.endpoint, region: e.region, credentials: e.credentials, maxAttempts: 1 });
+      try {
+        await client.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(1_000) });
+      } finally {
+        client.destroy();
+      }
+    },
+  });
+}
+
+interface ChildSpec {
+  name: string;
+  args: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  port: number;
+  /** Resolves once the emulator answers; throws while it does not. */
+  probe: (emulator: Emulator) => Promise<void>;
+}
+
+/** Runs an emulator as a child node process and resolves once it answers on loopback. */
+async function startChild(spec: ChildSpec): Promise<Emulator> {
+  const child = spawn(process.execPath, spec.args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe"] });
+
+  // Emulators write log lines to stdout and crashes to stderr; keep the tail of both for errors.
   let outputTail = "";
   const collect = (chunk: Buffer) => {
     outputTail = (outputTail + chunk.toString()).slice(-OUTPUT_TAIL_CHARS);
@@ -151,12 +195,12 @@ export async function startKinesisLocal(): Promise<Emulator> {
   child.stderr?.on("data", collect);
   // "close" rather than "exit": it also waits for the output pipes to drain, so the tail is complete.
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
-  // If the test run dies without calling stop(), do not leave the mock running.
+  // If the test run dies without calling stop(), do not leave the emulator running.
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
 
   const emulator: Emulator = {
-    endpoint: `http://${HOST}:${plainPort}`,
+    endpoint: `http://${HOST}:${spec.port}`,
     region: REGION,
     credentials: DUMMY_CREDENTIALS,
     stop: async () => {
@@ -166,7 +210,7 @@ export async function startKinesisLocal(): Promise<Emulator> {
   };
 
   try {
-    await waitForKinesis(emulator, child, exited, () => outputTail);
+    await waitUntilReady(spec, emulator, child, exited, () => outputTail);
   } catch (err) {
     await emulator.stop();
     throw err;
@@ -174,35 +218,24 @@ export async function startKinesisLocal(): Promise<Emulator> {
   return emulator;
 }
 
-/** Polls ListStreams until the mock answers, failing fast if the child exits first. */
-async function waitForKinesis(
-  emulator: Emulator,
-  child: ChildProcess,
-  exited: Promise<void>,
-  outputTail: () => string,
-): Promise<void> {
-  const client = kinesisClient(emulator, { maxAttempts: 1 });
-  const deadline = Date.now() + KINESIS_STARTUP_TIMEOUT_MS;
+/** Probes until the emulator answers, failing fast if the child exits first. */
+async function waitUntilReady(spec: ChildSpec, emulator: Emulator, child: ChildProcess, exited: Promise<void>, outputTail: () => string): Promise<void> {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   let childGone = false;
   void exited.then(() => (childGone = true));
-  try {
-    for (;;) {
-      try {
-        // Per-probe timeout so a port that accepts but never answers cannot outlast the deadline.
-        await client.send(new ListStreamsCommand({}), { abortSignal: AbortSignal.timeout(1_000) });
-        return;
-      } catch (err) {
-        const reason = childGone
-          ? `exited early (code ${child.exitCode}, signal ${child.signalCode})`
-          : Date.now() > deadline
-            ? `did not answer on ${emulator.endpoint} within ${KINESIS_STARTUP_TIMEOUT_MS}ms (last error: ${String(err)})`
-            : undefined;
-        if (reason) throw new Error(`kinesis-local ${reason}; output tail:\n${outputTail()}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+  for (;;) {
+    try {
+      await spec.probe(emulator);
+      return;
+    } catch (err) {
+      const reason = childGone
+        ? `exited early (code ${child.exitCode}, signal ${child.signalCode})`
+        : Date.now() > deadline
+          ? `did not answer on ${emulator.endpoint} within ${STARTUP_TIMEOUT_MS}ms (last error: ${String(err)})`
+          : undefined;
+      if (reason) throw new Error(`${spec.name} ${reason}; output tail:\n${outputTail()}`);
     }
-  } finally {
-    client.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -212,7 +245,7 @@ async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<vo
   child.kill("SIGTERM");
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), KINESIS_STOP_TIMEOUT_MS);
+    timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS);
   });
   if (await Promise.race([exited.then(() => false), timedOut])) {
     child.kill("SIGKILL");

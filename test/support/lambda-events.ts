@@ -3,7 +3,7 @@
  * "Object Created" event as EventBridge delivers it, the SQS record that carries it (raw SNS
  * delivery), and a Lambda context.
  */
-import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, KinesisStreamRecord, SQSEvent, SQSRecord } from "aws-lambda";
 import { createHash } from "crypto";
 
 /**
@@ -79,3 +79,36 @@ export const lambdaContext: Context = {
     fail: () => undefined,
     succeed: () => undefined,
 };
+
+/** What a Kinesis record carries; the rest of the Lambda record is derived from it. */
+export interface KinesisRecordFields {
+    shardId: string;
+    sequenceNumber: string;
+    partitionKey: string;
+    /** The record's data, base64 as Lambda delivers it. */
+    data: string;
+    /** Seconds since the epoch, with milliseconds, as Lambda delivers it. */
+    approximateArrivalTimestamp: number;
+    streamArn: string;
+    region?: string;
+}
+
+/** A record of a Lambda Kinesis event, in the shape the Lambda service builds (eventID = shard:sequence). */
+export function kinesisRecord(f: KinesisRecordFields): KinesisStreamRecord {
+    return {
+        kinesis: {
+            kinesisSchemaVersion: "1.0",
+            partitionKey: f.partitionKey,
+            sequenceNumber: f.sequenceNumber,
+            data: f.data,
+            approximateArrivalTimestamp: f.approximateArrivalTimestamp,
+        },
+        eventSource: "aws:kinesis",
+        eventVersion: "1.0",
+        eventID: `${f.shardId}:${f.sequenceNumber}`,
+        eventName: "aws:kinesis:record",
+        invokeIdentityArn: "arn:aws:iam::123456789012:role/stream-to-table",
+        awsRegion: f.region ?? "us-east-1",
+        eventSourceARN: f.streamArn,
+    };
+}

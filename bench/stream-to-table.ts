@@ -1,0 +1,172 @@
+// Seed 001 on the same dynalite, side by side: the seed's handler written faithfully in TypeScript
+// (one PutItem per record, a fresh uuid as eventId) and functions/stream-to-table (BatchWriteItem
+// in chunks of 25, deterministic eventId). Prints DynamoDB requests per 1,000 records, records per
+// second and their ratio, and the items left after a batch is delivered twice.
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import type { Context, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { randomUUID } from "crypto";
+import { dynamoClient, startDynaliteProcess } from "../test/support/emulators";
+import { kinesisRecord, lambdaContext } from "../test/support/lambda-events";
+
+type Handler = (event: KinesisStreamEvent, context: Context) => Promise<unknown>;
+
+const SIZES = [100, 1_000, 10_000];
+/** Records per invocation: the component's default Kinesis batch size. */
+const BATCH = 100;
+const STREAM_ARN = "arn:aws:kinesis:us-east-1:123456789012:stream/EventStream";
+
+/**
+ * The seed's handler (seeds/001), kept as written but for the one change without which it cannot
+ * run at all: Kinesis data is base64, so it is decoded before json.loads. Each record gets a fresh
+ * uuid4 and is written with its own PutItem, one after the other.
+ */
+function seedHandler(client: DynamoDBClient, table: string): Handler {
+    return async (event) => {
+        for (const record of event.Records) {
+            const payload = JSON.parse(Buffer.from(record.kinesis.data, "base64").toString("utf8"));
+            await client.send(
+                new PutItemCommand({
+                    TableName: table,
+                    Item: marshall({ eventId: randomUUID(), timestamp: new Date().toISOString(), data: payload }),
+                }),
+            );
+        }
+        return { statusCode: 200, body: JSON.stringify("All events processed successfully") };
+    };
+}
+
+/** functions/stream-to-table's own factory; its module reads its environment on load. */
+function ourHandler(client: DynamoDBClient, table: string, rejects: string): Handler {
+    // One summary line per invocation would bury the table.
+    process.env.POWERTOOLS_LOG_LEVEL = "SILENT";
+    process.env.TABLE_NAME = table;
+    process.env.REJECTS_TABLE_NAME = rejects;
+    const mod = require("../functions/stream-to-table");
+    return mod.createHandler({ client, tableName: table, rejectsTableName: rejects });
+}
+
+function records(count: number): KinesisStreamRecord[] {
+    const arrival = Date.now() / 1000;
+    return Array.from({ length: count }, (_, i) =>
+        kinesisRecord({
+            shardId: "shardId-000000000000",
+            sequenceNumber: String(49590338271490256608559692538361571095921575989136580000n + BigInt(i)),
+            partitionKey: `sensor-${i % 16}`,
+            data: Buffer.from(JSON.stringify({ eventId: `evt-${i}`, source: "bench", sensor: "temperature", value: i / 10 })).toString("base64"),
+            approximateArrivalTimestamp: arrival,
+            streamArn: STREAM_ARN,
+        }),
+    );
+}
+
+/** Network delay added to every request, to model a real DynamoDB round trip (0: dynalite as is). */
+let addedLatencyMs = 0;
+
+/**
+ * Counts every HTTP request the client sends, retries included (the deserialize step runs per
+ * attempt), and delays each by `addedLatencyMs`.
+ */
+function countRequests(client: DynamoDBClient): () => number {
+    let count = 0;
+    client.middlewareStack.add(
+        (next) => async (args) => {
+            count++;
+            if (addedLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, addedLatencyMs));
+            return next(args);
+        },
+        { step: "deserialize", name: "benchRequestCounter" },
+    );
+    return () => count;
+}
+
+async function countItems(client: DynamoDBClient, table: string): Promise<number> {
+    let total = 0;
+    let start: Record<string, any> | undefined;
+    do {
+        const page = await client.send(new ScanCommand({ TableName: table, Select: "COUNT", ExclusiveStartKey: start }));
+        total += page.Count ?? 0;
+        start = page.LastEvaluatedKey;
+    } while (start);
+    return total;
+}
+
+let tables = 0;
+async function createTable(client: DynamoDBClient, key: string): Promise<string> {
+    const name = `bench-${++tables}`;
+    await client.send(
+        new CreateTableCommand({
+            TableName: name,
+            KeySchema: [{ AttributeName: key, KeyType: "HASH" }],
+            AttributeDefinitions: [{ AttributeName: key, AttributeType: "S" }],
+            BillingMode: "PAY_PER_REQUEST",
+        }),
+    );
+    return name;
+}
+
+interface Result {
+    requestsPer1000: number;
+    recordsPerSecond: number;
+    itemsAfterRedelivery: number;
+}
+
+async function measure(client: DynamoDBClient, requests: () => number, handler: Handler, table: string, count: number): Promise<Result> {
+    const all = records(count);
+    const before = requests();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < all.length; i += BATCH) await handler({ Records: all.slice(i, i + BATCH) }, lambdaContext);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const used = requests() - before;
+    // Lambda delivers a batch again after a timeout or a failed checkpoint: replay the first one.
+    await handler({ Records: all.slice(0, BATCH) }, lambdaContext);
+    return { requestsPer1000: (used / count) * 1000, recordsPerSecond: count / seconds, itemsAfterRedelivery: await countItems(client, table) };
+}
+
+/** Typical in-region DynamoDB latency from Lambda, for the second table. */
+const MODELLED_LATENCY_MS = 5;
+
+export async function benchStreamToTable(): Promise<void> {
+    const dynalite = await startDynaliteProcess();
+    const client = dynamoClient(dynalite);
+    const requests = countRequests(client);
+    try {
+        for (const [latency, sizes] of [
+            [0, SIZES],
+            [MODELLED_LATENCY_MS, SIZES.slice(0, 2)],
+        ] as const) {
+            addedLatencyMs = latency;
+            console.log(
+                latency === 0
+                    ? `\nstream-to-table vs the seed's handler on dynalite (its own process; Lambda batches of ${BATCH} records, one invocation at a time)\n`
+                    : `\nThe same with ${latency} ms added to every request, a typical in-region DynamoDB round trip (dynalite answers in about 1 ms)\n`,
+            );
+            await compare(client, requests, sizes);
+        }
+        console.log("\n  Floor: 40 requests per 1,000 records (BatchWriteItem takes 25 items). Goal: at most 42, at least 10x the seed's records/s, no duplicates.");
+    } finally {
+        client.destroy();
+        await dynalite.stop();
+    }
+}
+
+async function compare(client: DynamoDBClient, requests: () => number, sizes: readonly number[]): Promise<void> {
+    const header = ["records", "handler", "requests / 1,000", "records / s", "ours / seed", "items after 1 batch redelivered"];
+    const rows: string[][] = [];
+    for (const count of sizes) {
+        const seedTable = await createTable(client, "eventId");
+        const seed = await measure(client, requests, seedHandler(client, seedTable), seedTable, count);
+        const table = await createTable(client, "eventId");
+        const rejects = await createTable(client, "recordId");
+        const ours = await measure(client, requests, ourHandler(client, table, rejects), table, count);
+        const n = count.toLocaleString("en-US");
+        const items = (r: Result) => `${r.itemsAfterRedelivery.toLocaleString("en-US")} (${r.itemsAfterRedelivery - count} duplicates)`;
+        rows.push([n, "seed (PutItem, uuid)", seed.requestsPer1000.toFixed(1), seed.recordsPerSecond.toFixed(0), "", items(seed)]);
+        rows.push([n, "stream-to-table", ours.requestsPer1000.toFixed(1), ours.recordsPerSecond.toFixed(0), `${(ours.recordsPerSecond / seed.recordsPerSecond).toFixed(1)}x`, items(ours)]);
+    }
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => "  " + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("   ");
+    console.log(line(header));
+    console.log(line(widths.map((w) => "-".repeat(w))));
+    for (const r of rows) console.log(line(r));
+}
