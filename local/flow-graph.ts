@@ -135,6 +135,11 @@ export function buildFlowGraph(plan: Plan): FlowGraph {
         }
     }
 
+    // The grant that lets a function send its failures (an on-failure destination) is the same flow
+    // as the failure edge: keep the failure edge only.
+    const failures = new Set([...edges.values()].filter((e) => e.style === "failure").map((e) => `${e.from}\0${e.to}`));
+    for (const [key, e] of edges) if (e.style === "data" && failures.has(`${e.from}\0${e.to}`)) edges.delete(key);
+
     const sortedEdges = [...edges.values()].sort(
         (a, b) => compare(a.from, b.from) || compare(a.to, b.to) || compare(a.style, b.style) || compare(a.label ?? "", b.label ?? ""),
     );

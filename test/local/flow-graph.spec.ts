@@ -143,6 +143,30 @@ describe("flow graph", () => {
         expect(graph.nodes.find((n) => n.id === "queue:orders-undeliverable")?.group).to.equal("dlq");
     });
 
+    it("draws a stream consumer's on-failure destination once, as a failure edge", () => {
+        const streamArn = `arn:aws:kinesis:${REGION_ACCOUNT}:stream/events`;
+        const graph = buildFlowGraph(
+            plan([
+                resource("aws:kinesis/stream:Stream", "events", {}, { arn: streamArn, name: "events", id: "events" }),
+                queue("failures"),
+                role("consumer-role"),
+                fn("consumer", "consumer-role"),
+                resource(
+                    "aws:lambda/eventSourceMapping:EventSourceMapping",
+                    "events-mapping",
+                    { eventSourceArn: streamArn, functionName: functionArn("consumer"), destinationConfig: { onFailure: { destinationArn: queueArn("failures") } } },
+                    { id: "events-mapping" },
+                ),
+                // The grant behind the destination: the same flow, not a second edge.
+                policy("consumer-policy", "consumer-role", [{ Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn("failures")] }]),
+            ]),
+        );
+        expect(graph.edges).to.deep.equal([
+            { from: "function:consumer", to: "queue:failures", style: "failure", label: "on failure" },
+            { from: "stream:events", to: "function:consumer", style: "data" },
+        ]);
+    });
+
     it("renders Mermaid with shapes, dotted failure edges and a DLQ class", () => {
         const lines = toMermaid(buildFlowGraph(fanOutPlan())).split("\n");
         expect(lines[0]).to.equal("flowchart LR");
