@@ -32,8 +32,12 @@ export const LAMBDA_DEFAULTS = {
     tracing: true,
     /** esbuild target: the bundle must also run in this repository's tests on Node 20. */
     bundleTarget: "node20",
-    /** Packages the Lambda Node.js runtime already ships; never bundled. */
-    runtimeProvided: ["@aws-sdk/*"],
+    /**
+     * Packages the Lambda Node.js runtime ships; never bundled. Only the service clients: the
+     * runtime's set of SDK utility packages is partial (@aws-sdk/util-base64 has been missing), so
+     * utilities such as @aws-sdk/util-dynamodb are bundled.
+     */
+    runtimeProvided: ["@aws-sdk/client-*"],
 } as const;
 
 export const KINESIS_DEFAULTS = {
