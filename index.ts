@@ -111,3 +111,4 @@ export const eventStreamName = events.stream.name;
 export const eventStreamArn = events.stream.arn;
 export const eventTableName = events.table.name;
 export const eventRejectsTableName = events.rejectsTable.name;
+export const eventStreamKeyArn = events.streamKey.arn;

@@ -68,13 +68,13 @@ export function functionThrottlesAlarm(functionName: pulumi.Input<string>): Alar
 }
 
 /** Writes to the table are throttled (on-demand tables throttle too, above their peak or partition limits). */
-export function tableWriteThrottlesAlarm(tableName: pulumi.Input<string>): AlarmSpec {
+export function tableWriteThrottlesAlarm(tableName: pulumi.Input<string>, indexName?: string): AlarmSpec {
     return {
         role: "write-throttles",
         description: "Writes to the table were throttled; the handler retries them, and reports what it could not write.",
         namespace: "AWS/DynamoDB",
         metricName: "WriteThrottleEvents",
-        dimensions: { TableName: tableName },
+        dimensions: indexName ? { TableName: tableName, GlobalSecondaryIndexName: indexName } : { TableName: tableName },
         statistic: "Sum",
         periodSeconds: ALARM_DEFAULTS.periodSeconds,
         evaluationPeriods: ALARM_DEFAULTS.evaluationPeriods,

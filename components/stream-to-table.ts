@@ -48,7 +48,10 @@ export interface StreamToTableArgs {
     eventIdField?: string;
     /** The consumer's event source mapping and function settings. */
     consumer?: StreamConsumerArgs;
-    /** Alarm when records wait longer than this before being read, in ms. Default: half the retention. */
+    /**
+     * Alarm when records wait longer than this before being read, in ms (at most half the lesser of
+     * the retention and consumer.maximumRecordAgeSeconds). Default: that half.
+     */
     iteratorAgeAlarmMs?: number;
     /** Set Pulumi `protect` (and DynamoDB deletion protection) on stream, tables, key and queues. Default false. */
     protect?: boolean;
@@ -125,7 +128,16 @@ export class StreamToTable extends pulumi.ComponentResource {
                     ...(args.lookupIndex ? [{ name: "source", type: "S" }, { name: "eventTime", type: "S" }] : []),
                 ],
                 globalSecondaryIndexes: args.lookupIndex
-                    ? [{ name: LOOKUP_INDEX, hashKey: "source", rangeKey: "eventTime", projectionType: "ALL" }]
+                    ? [
+                          {
+                              name: LOOKUP_INDEX,
+                              keySchemas: [
+                                  { attributeName: "source", keyType: "HASH" },
+                                  { attributeName: "eventTime", keyType: "RANGE" },
+                              ],
+                              projectionType: "ALL",
+                          },
+                      ]
                     : undefined,
                 ttl: args.ttlDays ? { attributeName: TTL_ATTRIBUTE, enabled: true } : undefined,
             },
@@ -142,10 +154,19 @@ export class StreamToTable extends pulumi.ComponentResource {
             stateful,
         );
 
-        // Where Lambda sends the description of a batch it gave up on; people read it, so it alarms on depth.
+        // Where Lambda sends the description (shard and sequence range) of a batch it gave up on.
+        // People read it: it alarms on depth, and on age well before the stream drops the records
+        // the description points to; it keeps messages about as long as the stream keeps records.
         this.failures = new QueueWithDlq(
             `${name}-failures`,
-            { alertTopicArn: args.alertTopicArn, retentionDays: 13, dlqRetentionDays: 14, depthAlarmThreshold: 1, protect: args.protect },
+            {
+                alertTopicArn: args.alertTopicArn,
+                retentionDays: settings.failureRetentionDays,
+                dlqRetentionDays: 14,
+                depthAlarmThreshold: 1,
+                oldestMessageAgeAlarmSeconds: settings.failureAgeAlarmSeconds,
+                protect: args.protect,
+            },
             { parent: this },
         );
 
@@ -194,6 +215,8 @@ export class StreamToTable extends pulumi.ComponentResource {
         alarm({ ...functionErrorsAlarm(this.consumer.functionName), role: "consumer-errors" });
         alarm({ ...functionThrottlesAlarm(this.consumer.functionName), role: "consumer-throttles" });
         alarm(tableWriteThrottlesAlarm(this.table.name));
+        // Writes are throttled when the index is, and WriteThrottleEvents by TableName alone leaves the index out.
+        if (args.lookupIndex) alarm({ ...tableWriteThrottlesAlarm(this.table.name, LOOKUP_INDEX), role: "index-write-throttles" });
         this.registerOutputs({ streamArn: this.stream.arn, streamName: this.stream.name, tableName: this.table.name });
     }
 }
@@ -221,9 +244,15 @@ export function resolveStreamSettings(name: string, args: StreamToTableArgs) {
             `${label}: consumer.maximumRecordAgeSeconds ${maximumRecordAgeSeconds} exceeds the stream's retention (${retentionHours} h = ${retentionHours * 3600} s)`,
         );
     }
-    const retentionMs = retentionHours * 3_600_000;
-    const iteratorAgeAlarmMs = args.iteratorAgeAlarmMs ?? retentionMs / 2;
-    checkInteger(`${label}: iteratorAgeAlarmMs`, iteratorAgeAlarmMs, [60_000, retentionMs / 2]);
+    // Records are read late long before they expire: alarm below half the retention, and before
+    // the event source starts sending them to the failure queue for their age.
+    const ceilingMs = Math.min(retentionHours * 3_600_000, maximumRecordAgeSeconds * 1000) / 2;
+    const iteratorAgeAlarmMs = args.iteratorAgeAlarmMs ?? ceilingMs;
+    if (args.iteratorAgeAlarmMs !== undefined && (args.iteratorAgeAlarmMs < 60_000 || args.iteratorAgeAlarmMs > ceilingMs)) {
+        throw new InvalidArgument(
+            `${label}: iteratorAgeAlarmMs = ${args.iteratorAgeAlarmMs}: expected from 60000 to ${ceilingMs} (half the lesser of the retention and consumer.maximumRecordAgeSeconds)`,
+        );
+    }
     return {
         streamMode: args.streamMode ?? KINESIS_DEFAULTS.streamMode,
         shardCount: args.shardCount ?? KINESIS_DEFAULTS.shardCount,
@@ -234,5 +263,8 @@ export function resolveStreamSettings(name: string, args: StreamToTableArgs) {
         maximumRetryAttempts: c.maximumRetryAttempts ?? STREAM_EVENT_SOURCE_DEFAULTS.maximumRetryAttempts,
         maximumRecordAgeSeconds,
         iteratorAgeAlarmMs,
+        // SQS keeps 1 to 13 days here (its DLQ 14): at least as long as the stream keeps records.
+        failureRetentionDays: Math.min(13, Math.max(1, Math.ceil(retentionHours / 24))),
+        failureAgeAlarmSeconds: Math.min(1_209_600, Math.round((retentionHours * 3600) / 4)),
     };
 }

@@ -167,13 +167,6 @@ export function parseStackConfig(raw: Raw): StackConfig {
             `at least 1 when consumerBatchSize (${cfg.consumerBatchSize}) is above 10, as SQS event sources require`,
         );
     }
-    if (cfg.streamMaxRecordAgeSeconds > cfg.eventStreamRetentionHours * 3600) {
-        throw new ConfigError(
-            "streamMaxRecordAgeSeconds",
-            cfg.streamMaxRecordAgeSeconds,
-            `at most eventStreamRetentionHours x 3600 (${cfg.eventStreamRetentionHours * 3600})`,
-        );
-    }
     return cfg;
 }
 

@@ -100,6 +100,7 @@ describe("stacks evaluated from their YAML files", () => {
             "auditQueueUrl",
             "eventRejectsTableName",
             "eventStreamArn",
+            "eventStreamKeyArn",
             "eventStreamName",
             "eventTableName",
             "imagesQueueUrl",

@@ -153,7 +153,8 @@ export function decodeRecord(record: KinesisStreamRecord, eventIdField = "eventI
         processedAt: now.toISOString(),
         // A GSI key may not be an empty string: an empty source leaves the item out of the index.
         source: typeof payload.source === "string" && payload.source !== "" ? payload.source : undefined,
-        eventTime: typeof payload.timestamp === "string" ? payload.timestamp : undefined,
+        // The GSI sort key: the timestamp in UTC with milliseconds, so lexical order is time order whatever offset was sent.
+        eventTime: typeof payload.timestamp === "string" ? utcTime(payload.timestamp) : undefined,
         expiresAt: options.ttlDays !== undefined ? Math.floor(now.getTime() / 1000 + options.ttlDays * 86400) : undefined,
     };
     for (const key of Object.keys(item) as (keyof EventItem)[]) if (item[key] === undefined) delete item[key];
@@ -260,6 +261,14 @@ function findUnstorable(value: unknown, path: string, depth: number): string | u
         if (found) return found;
     }
     return undefined;
+}
+
+/** An ISO-8601 date-time as `YYYY-MM-DDTHH:mm:ss.sssZ`; undefined when it has no such form (the item then stays out of the GSI). */
+function utcTime(timestamp: string): string | undefined {
+    const ms = Date.parse(timestamp);
+    if (Number.isNaN(ms)) return undefined;
+    const iso = new Date(ms).toISOString();
+    return iso.length === 24 ? iso : undefined;
 }
 
 function arrivalOf(record: KinesisStreamRecord): string | undefined {

@@ -1,19 +1,20 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
-import { decodeRecord } from "./decode";
-import { planChunks, writeChunks, type ChunkOutcome, type PutUnit } from "./write";
+import { decodeRecord, makeReject, marshallItem, type RejectItem } from "./decode";
+import { planChunks, writeChunks, REFUSED_ERROR, type ChunkOutcome, type PutUnit } from "./write";
 
 // Consumes a Kinesis stream and stores each JSON event as one item of the events table
 // (docs/stream-to-table.md). Parse → validate → write → report: a record that can never be
-// stored (not base64, not UTF-8, not JSON, against the schema, too large) goes to the rejects
-// table with its reason and does not block the shard; a record whose item (or reject) could not
+// stored (not base64, not UTF-8, not JSON, against the schema, too large, or refused by DynamoDB
+// itself with a ValidationException) goes to the rejects table with its reason and does not block
+// the shard; a record whose item (or reject) could not
 // be written is reported in batchItemFailures, so Lambda retries from it. Ids are deterministic,
 // so a retried record rewrites its own item instead of adding a duplicate.
 
 export { decodeRecord, itemSize, makeReject, marshallItem, payloadSchema, recordIdOf, MAX_ITEM_BYTES } from "./decode";
 export type { Decoded, DecodeOptions, EventItem, RejectItem } from "./decode";
-export { backoffDelay, chunk, dedupeByKey, planChunks, writeChunk, writeChunks, BATCH_WRITE_LIMIT, RETRYABLE_ERRORS } from "./write";
+export { backoffDelay, chunk, dedupeByKey, planChunks, writeChunk, writeChunks, BATCH_WRITE_LIMIT, REFUSED_ERROR, RETRYABLE_ERRORS } from "./write";
 export type { ChunkOutcome, PutUnit, RetrySettings } from "./write";
 
 type Log = Pick<Logger, "info" | "warn" | "error">;
@@ -113,6 +114,15 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
 
         // Parse and validate every record: an item to store, or a reject to file.
         const units: PutUnit[] = [];
+        const recordsBySequence = new Map(event.Records.map((r) => [r.kinesis.sequenceNumber, r] as const));
+        const rejectUnit = (reject: RejectItem, sequenceNumbers: string[]): PutUnit => ({
+            kind: "reject",
+            table: rejectsTableName,
+            keyAttribute: "recordId",
+            key: reject.recordId,
+            item: marshallItem(reject),
+            sequenceNumbers,
+        });
         for (const record of event.Records) {
             const decoded = decodeRecord(record, eventIdField, { ttlDays, now: new Date(started) });
             const sequenceNumbers = [record.kinesis.sequenceNumber];
@@ -120,7 +130,7 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
                 units.push({ kind: "item", table: tableName, keyAttribute: "eventId", key: decoded.item.eventId, item: decoded.attributes, sequenceNumbers });
             } else {
                 logger.warn("record rejected", { recordId: decoded.reject.recordId, reason: decoded.reject.reason });
-                units.push({ kind: "reject", table: rejectsTableName, keyAttribute: "recordId", key: decoded.reject.recordId, item: decoded.attributes, sequenceNumbers });
+                units.push({ ...rejectUnit(decoded.reject, sequenceNumbers), item: decoded.attributes });
             }
         }
 
@@ -128,21 +138,32 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
         const abort = new AbortController();
         const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - started));
         timer.unref?.();
+        const settings = { client, maxParallel: maxParallelWrites, maxAttempts, baseDelayMs, maxDelayMs, deadline, now, sleep, random, abortSignal: abort.signal };
         const chunks = planChunks(units);
         let outcomes: ChunkOutcome[];
         try {
-            outcomes = await writeChunks(chunks, {
-                client,
-                maxParallel: maxParallelWrites,
-                maxAttempts,
-                baseDelayMs,
-                maxDelayMs,
-                deadline,
-                now,
-                sleep,
-                random,
-                abortSignal: abort.signal,
-            });
+            outcomes = await writeChunks(chunks, settings);
+            // Items DynamoDB refused one by one become rejects of the record that won their key (the
+            // records it replaced stand or fall with it); a reject the rejects table refuses is a failure.
+            const refusedItems: PutUnit[] = [];
+            for (const outcome of outcomes) {
+                for (const { unit, message } of outcome.refused) {
+                    const record = recordsBySequence.get(unit.sequenceNumbers[unit.sequenceNumbers.length - 1]);
+                    if (unit.kind !== "item" || !record) {
+                        outcome.failed.push(unit);
+                        outcome.error ??= `${REFUSED_ERROR}: ${message}`;
+                        continue;
+                    }
+                    const reject = makeReject(record, `DynamoDB refused the item: ${message}`, new Date(started));
+                    logger.warn("record rejected", { recordId: reject.recordId, reason: reject.reason });
+                    refusedItems.push(rejectUnit(reject, unit.sequenceNumbers));
+                }
+            }
+            if (refusedItems.length > 0) {
+                const rejectChunks = planChunks(refusedItems);
+                chunks.push(...rejectChunks);
+                outcomes.push(...(await writeChunks(rejectChunks, settings)));
+            }
         } finally {
             clearTimeout(timer);
         }
@@ -175,5 +196,11 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
     };
 }
 
+/**
+ * The entry point's client. One attempt per send: the handler's own loop (createHandler's maxAttempts,
+ * backoff inside the invocation's deadline) is the only retry layer.
+ */
+export const client = new DynamoDBClient({ maxAttempts: 1 });
+
 /** The Lambda entry point: configured from the environment at cold start. */
-export const handler: StreamToTableHandler = createHandler({ client: new DynamoDBClient({}), ...configFromEnv() });
+export const handler: StreamToTableHandler = createHandler({ client, ...configFromEnv() });

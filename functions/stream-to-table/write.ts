@@ -1,8 +1,10 @@
-import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from "@aws-sdk/client-dynamodb";
+import { BatchWriteItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from "@aws-sdk/client-dynamodb";
 
 // The I/O half of the stream-to-table handler: puts in BatchWriteItem requests of 25, a bounded
 // number in flight, UnprocessedItems and throttling retried with capped, fully jittered backoff,
-// never past the invocation's deadline. Whatever is still unwritten comes back as failed.
+// never past the invocation's deadline. Whatever is still unwritten comes back as failed. A chunk
+// DynamoDB refuses as a whole (ValidationException: one bad item fails all 25) is put again one
+// item at a time with PutItem, and only the items DynamoDB still refuses come back as refused.
 
 /** BatchWriteItem takes at most 25 requests. */
 export const BATCH_WRITE_LIMIT = 25;
@@ -14,6 +16,9 @@ export const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([
     "RequestLimitExceeded",
     "InternalServerError",
 ]);
+
+/** DynamoDB refused the request's content: sending it again can never succeed. */
+export const REFUSED_ERROR = "ValidationException";
 
 /** One put, and the Kinesis records (sequence numbers) that stand or fall with it. */
 export interface PutUnit {
@@ -47,6 +52,9 @@ export interface RetrySettings {
 export interface ChunkOutcome {
     written: PutUnit[];
     failed: PutUnit[];
+    /** Puts DynamoDB refused one by one (ValidationException), with its message on one line. */
+    refused: { unit: PutUnit; message: string }[];
+    /** Requests sent (BatchWriteItem and PutItem). */
     attempts: number;
     /** Why `failed` is not empty, one line. */
     error?: string;
@@ -91,13 +99,16 @@ export function backoffDelay(attempt: number, settings: Pick<RetrySettings, "bas
     return settings.random() * Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (attempt - 1));
 }
 
-/** Writes one chunk, retrying what DynamoDB left unprocessed or throttled. */
+/**
+ * Writes one chunk, retrying what DynamoDB left unprocessed or throttled. On a ValidationException
+ * the units still pending are put one at a time (putEach).
+ */
 export async function writeChunk(units: readonly PutUnit[], settings: RetrySettings): Promise<ChunkOutcome> {
     let pending = [...units];
     let attempts = 0;
     const done = (error?: string): ChunkOutcome => {
         const failed = new Set(pending);
-        return { written: units.filter((u) => !failed.has(u)), failed: pending, attempts, error };
+        return { written: units.filter((u) => !failed.has(u)), failed: pending, refused: [], attempts, error };
     };
     for (;;) {
         if (pending.length === 0) return done();
@@ -112,8 +123,18 @@ export async function writeChunk(units: readonly PutUnit[], settings: RetrySetti
             if (pending.length === 0) return done();
             why = `${pending.length} item(s) unprocessed`;
         } catch (err) {
-            const name = (err as Error)?.name ?? "Error";
-            const message = `${name}: ${(err as Error)?.message ?? String(err)}`.replace(/\s+/g, " ");
+            const { name, message } = describe(err);
+            if (name === REFUSED_ERROR) {
+                const left = new Set(pending);
+                const each = await putEach(pending, settings);
+                return {
+                    written: [...units.filter((u) => !left.has(u)), ...each.written],
+                    failed: each.failed,
+                    refused: each.refused,
+                    attempts: attempts + each.attempts,
+                    error: each.error,
+                };
+            }
             if (!RETRYABLE_ERRORS.has(name)) return done(message);
             why = message;
         }
@@ -122,6 +143,65 @@ export async function writeChunk(units: readonly PutUnit[], settings: RetrySetti
         if (settings.now() + delay >= settings.deadline) return done(`${why}; out of time after ${attempts} attempt(s)`);
         await settings.sleep(delay);
     }
+}
+
+/** Puts each unit alone, in order, with the chunk's retry rules; a unit DynamoDB still refuses is `refused`. */
+async function putEach(units: readonly PutUnit[], settings: RetrySettings): Promise<ChunkOutcome> {
+    const outcome: ChunkOutcome = { written: [], failed: [], refused: [], attempts: 0 };
+    for (const unit of units) {
+        let attempts = 0;
+        let failure: string | undefined;
+        for (;;) {
+            if (settings.now() >= settings.deadline) {
+                failure = `out of time after ${attempts} PutItem attempt(s)`;
+                break;
+            }
+            attempts++;
+            outcome.attempts++;
+            let why: string;
+            try {
+                await settings.client.send(new PutItemCommand({ TableName: unit.table, Item: unit.item }), { abortSignal: settings.abortSignal });
+                outcome.written.push(unit);
+                break;
+            } catch (err) {
+                const { name, message } = describe(err);
+                if (name === REFUSED_ERROR) {
+                    outcome.refused.push({ unit, message: oneLineMessage(err) });
+                    break;
+                }
+                if (!RETRYABLE_ERRORS.has(name)) {
+                    failure = message;
+                    break;
+                }
+                why = message;
+            }
+            if (attempts >= settings.maxAttempts) {
+                failure = `${why} after ${attempts} PutItem attempts`;
+                break;
+            }
+            const delay = backoffDelay(attempts, settings);
+            if (settings.now() + delay >= settings.deadline) {
+                failure = `${why}; out of time after ${attempts} PutItem attempt(s)`;
+                break;
+            }
+            await settings.sleep(delay);
+        }
+        if (failure !== undefined) {
+            outcome.failed.push(unit);
+            outcome.error ??= failure;
+        }
+    }
+    return outcome;
+}
+
+/** An error's name, and `name: message` on one line. */
+function describe(err: unknown): { name: string; message: string } {
+    const name = (err as Error)?.name ?? "Error";
+    return { name, message: `${name}: ${oneLineMessage(err)}` };
+}
+
+function oneLineMessage(err: unknown): string {
+    return String((err as Error)?.message ?? err).replace(/\s+/g, " ").trim();
 }
 
 /** Writes every chunk, at most `maxParallel` at a time; one outcome per chunk, in order. */

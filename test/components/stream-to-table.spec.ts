@@ -70,7 +70,16 @@ describe("StreamToTable", () => {
             serverSideEncryption: { enabled: true },
             ttl: { attributeName: "expiresAt", enabled: true },
         });
-        expect(table.inputs.globalSecondaryIndexes).to.deep.equal([{ name: "bySourceAndTime", hashKey: "source", rangeKey: "eventTime", projectionType: "ALL" }]);
+        expect(table.inputs.globalSecondaryIndexes).to.deep.equal([
+            {
+                name: "bySourceAndTime",
+                keySchemas: [
+                    { attributeName: "source", keyType: "HASH" },
+                    { attributeName: "eventTime", keyType: "RANGE" },
+                ],
+                projectionType: "ALL",
+            },
+        ]);
         expect(table.inputs.attributes).to.deep.equal([
             { name: "eventId", type: "S" },
             { name: "source", type: "S" },
@@ -125,18 +134,26 @@ describe("StreamToTable", () => {
         expect(fn.inputs.codeSha256).to.be.a("string");
     });
 
-    it("alarms on iterator age (stream dimension, below half the retention), consumer errors and throttles, table throttles and the failure queue", () => {
+    it("alarms on iterator age (stream dimension, at half the lesser of retention and record age), consumer errors and throttles, table and index throttles and the failure queue", () => {
         const alarms = Object.fromEntries(ofType(plan, R.alarm).map((a) => [a.name, a.inputs]));
         expect(alarms["events-iterator-age-alarm"]).to.deep.include({
             namespace: "AWS/Kinesis",
             metricName: "GetRecords.IteratorAgeMilliseconds",
             dimensions: { StreamName: "EventStream" },
             statistic: "Maximum",
-            threshold: 24 * 3_600_000,
+            // retention 48 h, maximumRecordAgeSeconds 3600: records are dropped after an hour.
+            threshold: 1_800_000,
         });
         expect(alarms["events-consumer-errors-alarm"]).to.deep.include({ namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: "events-consumer-function" } });
         expect(alarms["events-consumer-throttles-alarm"]).to.deep.include({ namespace: "AWS/Lambda", metricName: "Throttles", dimensions: { FunctionName: "events-consumer-function" } });
         expect(alarms["events-write-throttles-alarm"]).to.deep.include({ namespace: "AWS/DynamoDB", metricName: "WriteThrottleEvents", dimensions: { TableName: "EventLogs" } });
+        expect(alarms["events-index-write-throttles-alarm"]).to.deep.include({
+            metricName: "WriteThrottleEvents",
+            dimensions: { TableName: "EventLogs", GlobalSecondaryIndexName: "bySourceAndTime" },
+        });
+        // The failure queue keeps messages as long as the stream keeps records, and pages at a quarter of it.
+        expect(one(plan, "aws:sqs/queue:Queue", "events-failures-queue").inputs.messageRetentionSeconds).to.equal(2 * 86_400);
+        expect(alarms["events-failures-oldest-message-age-alarm"]).to.deep.include({ threshold: 12 * 3600 });
         expect(alarms["events-failures-depth-alarm"]).to.deep.include({
             metricName: "ApproximateNumberOfMessagesVisible",
             dimensions: { QueueName: "events-failures-queue" },
@@ -167,7 +184,7 @@ describe("StreamToTable", () => {
             [{ retentionHours: 12 }, 'StreamToTable "events": retentionHours = 12: expected an integer from 24 to 8760'],
             [{ consumer: { parallelizationFactor: 11 } }, 'StreamToTable "events": consumer.parallelizationFactor = 11: expected an integer from 1 to 10'],
             [{ consumer: { maximumRecordAgeSeconds: 90_000 } }, 'StreamToTable "events": consumer.maximumRecordAgeSeconds 90000 exceeds the stream\'s retention (24 h = 86400 s)'],
-            [{ iteratorAgeAlarmMs: 50_000_000 }, 'StreamToTable "events": iteratorAgeAlarmMs = 50000000: expected an integer from 60000 to 43200000'],
+            [{ iteratorAgeAlarmMs: 50_000_000 }, 'StreamToTable "events": iteratorAgeAlarmMs = 50000000: expected from 60000 to 10800000 (half the lesser of the retention and consumer.maximumRecordAgeSeconds)'],
         ];
         for (const [args, message] of cases) {
             it(JSON.stringify(args), async () => {

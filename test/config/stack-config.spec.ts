@@ -112,7 +112,6 @@ describe("stack config", () => {
         [{ dlqRetentionDays: "4" }, "Invalid stack config event-pipelines:dlqRetentionDays = 4: expected more days than queueRetentionDays (4)"],
         [{ eventStreamMode: "provisioned" }, 'Invalid stack config event-pipelines:eventStreamMode = "provisioned": expected one of ON_DEMAND, PROVISIONED'],
         [{ eventTableName: "x" }, 'Invalid stack config event-pipelines:eventTableName = "x": expected 3 to 246 letters'],
-        [{ streamMaxRecordAgeSeconds: "90000" }, "Invalid stack config event-pipelines:streamMaxRecordAgeSeconds = 90000: expected at most eventStreamRetentionHours x 3600 (86400)"],
         [{ consumerBatchSize: "100" }, "Invalid stack config event-pipelines:consumerBatchingWindowSeconds = 0: expected at least 1 when consumerBatchSize (100) is above 10"],
     ];
     for (const [overrides, message] of refusals) {

@@ -1,7 +1,9 @@
 import {
     BatchWriteItemCommand,
     DynamoDBClient,
+    PutItemCommand,
     ProvisionedThroughputExceededException,
+    type PutItemCommandInput,
     type BatchWriteItemCommandInput,
     type BatchWriteItemCommandOutput,
     type WriteRequest,
@@ -161,12 +163,32 @@ describe("stream-to-table", () => {
                 arrivedAt: "2025-01-01T12:00:00.123Z",
                 processedAt: "2025-01-02T00:00:00.000Z",
                 source: "sensors",
-                eventTime: "2025-01-01T12:00:00Z",
+                eventTime: "2025-01-01T12:00:00.000Z",
             });
             // What is written is exactly that item, payload as a map.
             expect(unmarshall(decoded.attributes)).to.deep.equal(decoded.item);
             expect(decoded.attributes.payload).to.have.property("M");
             expect(decoded.attributes.eventId).to.deep.equal({ S: "evt-7" });
+        });
+
+        it("stores eventTime in UTC with milliseconds, so the GSI sorts by time whatever the offset, and leaves the payload as sent", () => {
+            const cases: [string, string][] = [
+                ["2025-01-01T12:30:00+02:00", "2025-01-01T10:30:00.000Z"],
+                ["2025-01-01T11:00:00Z", "2025-01-01T11:00:00.000Z"],
+                ["2025-01-01T05:15:00.5-06:00", "2025-01-01T11:15:00.500Z"],
+                ["2025-01-01T12:00:00.123456+00:00", "2025-01-01T12:00:00.123Z"],
+            ];
+            for (const [timestamp, eventTime] of cases) {
+                const decoded = mod.decodeRecord(kinesisRecord(1, payload(1, { timestamp })), "eventId", { now: at });
+                if (decoded.kind !== "item") return expect.fail(`rejected ${timestamp}: ${decoded.reject.reason}`);
+                expect(decoded.item.eventTime, timestamp).to.equal(eventTime);
+                expect(decoded.attributes.eventTime).to.deep.equal({ S: eventTime });
+                expect(decoded.item.payload.timestamp).to.equal(timestamp);
+            }
+            // Lexical order of the stored keys is time order (10:30Z, 11:00Z, 11:15Z, 12:00Z), which the raw strings are not.
+            const stored = cases.map(([, eventTime]) => eventTime);
+            expect([...stored].sort()).to.deep.equal([stored[0], stored[1], stored[2], stored[3]]);
+            expect(cases.map(([raw]) => raw).sort()[0]).not.to.equal(cases[0][0]);
         });
 
         it("derives the id from shard and sequence number when the producer sent none, the same on every delivery", () => {
@@ -506,10 +528,22 @@ describe("stream-to-table", () => {
             expect(logs.find((l) => l.level === "info")?.extra).to.include({ records: 34, written: 34, failed: 0 });
         });
 
-        it("reports every record of a repeated id when its one put fails", async () => {
+        /** Every PutItem input the mock received, in order. */
+        function puts(): PutItemCommandInput[] {
+            return ddb.commandCalls(PutItemCommand).map((c) => c.args[0].input);
+        }
+
+        const refused = (message: string) => Object.assign(new Error(message), { name: "ValidationException" });
+
+        it("puts a chunk DynamoDB refuses one item at a time, filing the item it still refuses as a reject", async () => {
+            const message = "One or more parameter values were invalid: Type mismatch for attribute to update";
             ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
-                if (itemsOf(input, TABLE).some((i) => i.eventId === "dup")) throw Object.assign(new Error("bad"), { name: "ValidationException" });
+                if (itemsOf(input, TABLE).some((i) => i.eventId === "dup")) throw refused("Some items are invalid");
                 return { UnprocessedItems: {} };
+            });
+            ddb.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
+                if (unmarshall(input.Item!).eventId === "dup") throw refused(message);
+                return {};
             });
             const records = [
                 kinesisRecord(0, payload(0, { eventId: "dup" })),
@@ -517,8 +551,67 @@ describe("stream-to-table", () => {
                 kinesisRecord(26, payload(26, { eventId: "dup" })),
             ];
             const response = await build()(kinesisEvent(records), context());
-            // "dup" rides in the first chunk (with evt-1 … evt-24); evt-25 is alone in the second.
-            expect(response.batchItemFailures.map((f) => f.itemIdentifier)).to.deep.equal([seq(0), ...records.slice(1, 25).map((r) => r.kinesis.sequenceNumber), seq(26)]);
+            expect(response).to.deep.equal({ batchItemFailures: [] });
+            // "dup" rides in the first chunk (with evt-1 … evt-24): those 24 are put alone; evt-25 goes in the second batch.
+            expect(puts()).to.have.length(25);
+            const putOk = puts().map((input) => unmarshall(input.Item!)).filter((i) => i.eventId !== "dup");
+            expect(putOk.map((i) => i.eventId)).to.deep.equal(records.slice(1, 25).map((_, i) => `evt-${i + 1}`));
+            expect(puts().every((input) => input.TableName === TABLE)).to.equal(true);
+            expect(calls().map((input) => itemsOf(input, TABLE).length)).to.deep.equal([25, 1, 0]);
+            expect(itemsOf(calls()[1], TABLE).map((i) => i.eventId)).to.deep.equal(["evt-25"]);
+            // The reject is the winning record's (the last "dup"), with DynamoDB's own message.
+            expect(written(REJECTS)).to.deep.equal([
+                {
+                    recordId: `${SHARD}:${seq(26)}`,
+                    reason: `DynamoDB refused the item: ${message}`,
+                    rawData: records[26].kinesis.data,
+                    partitionKey: "pk-26",
+                    shardId: SHARD,
+                    sequenceNumber: seq(26),
+                    arrivedAt: "2025-01-01T12:00:00.123Z",
+                    rejectedAt: "2025-01-02T00:00:00.000Z",
+                    eventSourceArn: STREAM_ARN,
+                },
+            ]);
+            expect(logs.find((l) => l.level === "info")?.extra).to.include({ records: 27, written: 25, rejected: 2, failed: 0 });
+            expect(logs.filter((l) => l.level === "error")).to.deep.equal([]);
+        });
+
+        it("retries a throttled PutItem, and reports every record of a refused item whose reject could not be written", async () => {
+            let throttled = 0;
+            ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
+                if (input.RequestItems![REJECTS]) throw Object.assign(new Error("Requested resource not found"), { name: "ResourceNotFoundException" });
+                throw refused("Some items are invalid");
+            });
+            ddb.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
+                const { eventId } = unmarshall(input.Item!);
+                if (eventId === "evt-1" && throttled++ < 2) throw new ProvisionedThroughputExceededException({ message: "Rate exceeded", $metadata: {} });
+                if (eventId === "dup") throw refused("Item size has exceeded the maximum allowed size");
+                return {};
+            });
+            const records = [kinesisRecord(0, payload(0, { eventId: "dup" })), kinesisRecord(1, payload(1)), kinesisRecord(2, payload(2, { eventId: "dup" }))];
+            const response = await build()(kinesisEvent(records), context());
+            expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: seq(0) }, { itemIdentifier: seq(2) }]);
+            expect(puts().map((input) => unmarshall(input.Item!).eventId)).to.deep.equal(["dup", "evt-1", "evt-1", "evt-1"]);
+            expect(slept).to.have.length(2);
+            expect(logs.find((l) => l.level === "info")?.extra).to.include({ written: 1, rejected: 0, failed: 2 });
+        });
+
+        it("reports a reject the rejects table itself refuses, item by item", async () => {
+            ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
+                if (input.RequestItems![REJECTS]) throw refused("bad reject");
+                return { UnprocessedItems: {} };
+            });
+            ddb.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
+                if (unmarshall(input.Item!).recordId === `${SHARD}:${seq(1)}`) throw refused("bad reject");
+                return {};
+            });
+            const records = [kinesisRecord(0, payload(0)), kinesisRecord(1, "%%%"), kinesisRecord(2, b64("[]"))];
+            const response = await build()(kinesisEvent(records), context());
+            expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: seq(1) }]);
+            expect(puts().map((input) => input.TableName)).to.deep.equal([REJECTS, REJECTS]);
+            expect(logs.find((l) => l.level === "error")?.extra.reason).to.equal("ValidationException: bad reject");
+            expect(logs.find((l) => l.level === "info")?.extra).to.include({ written: 1, rejected: 1, failed: 1 });
         });
 
         it("never has more than MAX_PARALLEL_WRITES requests in flight", async () => {
@@ -609,6 +702,11 @@ describe("stream-to-table", () => {
             expect(item.eventId).to.equal("a-1");
             expect(item.expiresAt - Date.parse(item.processedAt) / 1000).to.be.closeTo(86400, 1);
             expect(written("EnvRejects").map((r) => r.reason)).to.deep.equal(["data is not base64"]);
+        });
+
+        it("gives the handler built from the environment a client that sends once: the handler's loop is the only retry layer", async () => {
+            const fromEnv = loadModule();
+            expect(await fromEnv.client.config.maxAttempts()).to.equal(1);
         });
     });
 });

@@ -187,7 +187,9 @@ async function waitForActiveStream(kinesis: KinesisClient, name: string): Promis
 
 interface PlannedIndex {
     name: string;
-    hashKey?: string;
+    /** Global indexes: their key schema. */
+    keySchemas?: { attributeName: string; keyType: "HASH" | "RANGE" }[];
+    /** Local indexes: their sort key (they share the table's hash key). */
     rangeKey?: string;
     projectionType?: string;
     nonKeyAttributes?: string[];
@@ -232,7 +234,11 @@ function tableRequest(r: PlannedResource): EmulatedTable {
         provisioned ? { ProvisionedThroughput: { ReadCapacityUnits: x.readCapacity ?? 1, WriteCapacityUnits: x.writeCapacity ?? 1 } } : {};
     const gsis: GlobalSecondaryIndex[] = (i.globalSecondaryIndexes ?? []).map((g) => ({
         IndexName: g.name,
-        KeySchema: keySchema(g.hashKey, g.rangeKey, `index ${g.name} of ${i.name}`),
+        KeySchema: keySchema(
+            g.keySchemas?.find((k) => k.keyType === "HASH")?.attributeName,
+            g.keySchemas?.find((k) => k.keyType === "RANGE")?.attributeName,
+            `index ${g.name} of ${i.name}`,
+        ),
         Projection: projection(g),
         ...throughput(g),
     }));
