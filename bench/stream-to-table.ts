@@ -2,10 +2,11 @@
 // (one PutItem per record, a fresh uuid as eventId) and functions/stream-to-table (BatchWriteItem
 // in chunks of 25, deterministic eventId). Prints DynamoDB requests per 1,000 records, records per
 // second and their ratio, and the items left after a batch is delivered twice.
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import { randomUUID } from "crypto";
+import { countItems, createHashKeyTable } from "../test/support/dynamo-tables";
 import { dynamoClient, startDynaliteProcess } from "../test/support/emulators";
 import { kinesisRecord, lambdaContext } from "../test/support/lambda-events";
 
@@ -79,28 +80,10 @@ function countRequests(client: DynamoDBClient): () => number {
     return () => count;
 }
 
-async function countItems(client: DynamoDBClient, table: string): Promise<number> {
-    let total = 0;
-    let start: Record<string, any> | undefined;
-    do {
-        const page = await client.send(new ScanCommand({ TableName: table, Select: "COUNT", ExclusiveStartKey: start }));
-        total += page.Count ?? 0;
-        start = page.LastEvaluatedKey;
-    } while (start);
-    return total;
-}
-
 let tables = 0;
 async function createTable(client: DynamoDBClient, key: string): Promise<string> {
     const name = `bench-${++tables}`;
-    await client.send(
-        new CreateTableCommand({
-            TableName: name,
-            KeySchema: [{ AttributeName: key, KeyType: "HASH" }],
-            AttributeDefinitions: [{ AttributeName: key, AttributeType: "S" }],
-            BillingMode: "PAY_PER_REQUEST",
-        }),
-    );
+    await createHashKeyTable(client, name, key);
     return name;
 }
 

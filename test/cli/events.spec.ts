@@ -3,7 +3,7 @@ import { spawn } from "child_process";
 import { mkdtemp, readFile, rm } from "fs/promises";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import {
     CreateStreamCommand,
     DescribeStreamSummaryCommand,
@@ -34,6 +34,7 @@ import {
     writeManifest,
 } from "../../cli";
 import { Emulator, dynamoClient, kinesisClient, startDynalite, startKinesisLocal } from "../support/emulators";
+import { createHashKeyTable } from "../support/dynamo-tables";
 
 const ROOT = resolve(__dirname, "../..");
 const TS_NODE = require.resolve("ts-node/register/transpile-only");
@@ -514,14 +515,7 @@ describe("operator CLI (cli/)", () => {
                 ["Complete", "eventId"],
                 ["CompleteRejected", "recordId"],
             ]) {
-                await client.send(
-                    new CreateTableCommand({
-                        TableName: name,
-                        AttributeDefinitions: [{ AttributeName: key, AttributeType: "S" }],
-                        KeySchema: [{ AttributeName: key, KeyType: "HASH" }],
-                        BillingMode: "PAY_PER_REQUEST",
-                    }),
-                );
+                await createHashKeyTable(client, name, key);
             }
             const putEvent = (table: string, eventId: string, arrivedAt: string) =>
                 client.send(new PutItemCommand({ TableName: table, Item: { eventId: { S: eventId }, arrivedAt: { S: arrivedAt }, payload: { M: {} } } }));

@@ -7,7 +7,7 @@
  * (test/support/plan-to-emulators.ts). The deployed handler builds `new DynamoDBClient({})` at
  * load: it finds dynalite only through AWS_ENDPOINT_URL_DYNAMODB, which the SDK v3 honours.
  */
-import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient, type ScanCommandInput } from "@aws-sdk/client-dynamodb";
+import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PutRecordCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, Context } from "aws-lambda";
@@ -24,6 +24,7 @@ import { pollStream, type KinesisBatchHandler, type PollStats } from "../support
 import { kinesisRecord, lambdaContext } from "../support/lambda-events";
 import { planToEmulators, type EmulatedStreamToTable } from "../support/plan-to-emulators";
 import { readZip } from "../support/zip-reader";
+import { countItems as countTableItems } from "../support/dynamo-tables";
 
 /** Events per send: enough to span many batches and BatchWriteItem chunks, few enough to stay fast. */
 const N = 1_000;
@@ -195,18 +196,8 @@ describe("e2e: EventStream → stream-to-table (deployed artifact) → EventLogs
         return items;
     }
 
-    /** Items in a table, by a paginated Scan with Select COUNT (small pages, so pagination is exercised). */
-    async function countItems(table: string): Promise<number> {
-        let count = 0;
-        let start: Record<string, AttributeValue> | undefined;
-        do {
-            const input: ScanCommandInput = { TableName: table, Select: "COUNT", Limit: 250, ExclusiveStartKey: start };
-            const page = await dynamodb.send(new ScanCommand(input));
-            count += page.Count ?? 0;
-            start = page.LastEvaluatedKey;
-        } while (start);
-        return count;
-    }
+    /** Items in a table (small pages, so pagination is exercised). */
+    const countItems = (table: string) => countTableItems(dynamodb, table, 250);
 
     const bySequence = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
