@@ -1,5 +1,15 @@
 import type { SQSEvent } from "aws-lambda";
-import { AlertTopic, FanOutTopic, QueueConsumerArgs, QueueWithDlq, StreamToTable, anyCaseSuffixes, functionEntry } from "./components";
+import {
+    AlertTopic,
+    FanOutTopic,
+    ObjectCreatedRule,
+    QueueConsumerArgs,
+    QueueWithDlq,
+    SecureBucket,
+    StreamToTable,
+    anyCaseSuffixes,
+    functionEntry,
+} from "./components";
 import { StackConfig, loadStackConfig } from "./config/stack-config";
 
 // The whole system, composed from the stack's config: the alert topic every alarm reports to; the
@@ -44,6 +54,8 @@ function queue(name: string, consumer: Pick<QueueConsumerArgs, "function">): Que
 
 // S3 "Object Created" events as EventBridge delivers them; image keys by suffix, in any case.
 const IMAGE_SUFFIXES = [".jpg", ".jpeg", ".png", ".gif", ".webp"];
+/** Where derived objects (thumbnails, metadata) are written; the upload rule ignores it. */
+const DERIVED_PREFIX = "thumbnails/";
 
 const images = queue("images", {
     // Inline until the image processor lands (seed 003): logs each queued image.
@@ -82,6 +94,19 @@ const uploads = new FanOutTopic("uploads", {
     },
 });
 
+// Flow 1 of the lab: uploads land in the bucket; EventBridge sends their "Object Created" events to
+// the fan-out, except for derived objects under thumbnails/ (so processing an image cannot trigger
+// itself). Image selection happens in the `images` subscription's filter policy: one EventBridge
+// pattern cannot both pick suffixes and exclude a prefix on the same key.
+const uploadsBucket = new SecureBucket("uploads", { protect: cfg.protectStatefulResources });
+new ObjectCreatedRule("uploads-created", {
+    bucket: uploadsBucket,
+    alertTopicArn: alerts.arn,
+    excludePrefixes: [DERIVED_PREFIX],
+    target: { topic: uploads },
+    protect: cfg.protectStatefulResources,
+});
+
 const events = new StreamToTable("events", {
     alertTopicArn: alerts.arn,
     streamName: cfg.eventStreamName,
@@ -112,3 +137,4 @@ export const eventStreamArn = events.stream.arn;
 export const eventTableName = events.table.name;
 export const eventRejectsTableName = events.rejectsTable.name;
 export const eventStreamKeyArn = events.streamKey.arn;
+export const s3_bucket_name = uploadsBucket.bucketName;

@@ -12,3 +12,7 @@ export * from "./queue-with-dlq";
 export * from "./filter-policies";
 export * from "./validation";
 export * from "./stream-to-table";
+export * from "./api-to-queue";
+export * from "./event-patterns";
+export * from "./object-created-rule";
+export * from "./secure-bucket";

@@ -127,7 +127,8 @@ function recordRegistrations(into: PlannedResource[]): void {
                     parent: req.getParent() || undefined,
                     dependencies: [...req.getDependenciesList()].sort(),
                     inputs: plain(req.getObject()?.toJavaScript() ?? {}),
-                    outputs: plain(response.getObject()?.toJavaScript() ?? {}),
+                    // The provider's id (a queue's URL, a bucket's name...) travels apart from the state.
+                    outputs: plain({ ...(response.getObject()?.toJavaScript() ?? {}), ...(response.getId() ? { id: response.getId() } : {}) }),
                     protect: req.getProtect() ?? false,
                 });
             }

@@ -110,6 +110,17 @@ export function buildFlowGraph(plan: Plan): FlowGraph {
             case "aws:sqs/queue:Queue":
                 addEdge(nodeOfUrn.get(r.urn), resolve(deadLetterTarget(inputs.redrivePolicy), "queue"), "failure", "redrive");
                 break;
+            case "aws:cloudwatch/eventRule:EventRule": {
+                // An S3 rule names its buckets in the pattern: the bucket's events flow into the rule.
+                let pattern: { detail?: { bucket?: { name?: unknown } } } = {};
+                try {
+                    pattern = JSON.parse(str(inputs.eventPattern) ?? "{}");
+                } catch {
+                    // Not JSON: no bucket to link.
+                }
+                for (const bucket of list(pattern.detail?.bucket?.name)) addEdge(resolve(bucket, "bucket"), nodeOfUrn.get(r.urn), "data", "events");
+                break;
+            }
             case "aws:cloudwatch/eventTarget:EventTarget": {
                 const rule = resolve(inputs.rule, "rule");
                 addEdge(rule, resolve(inputs.arn), "data");

@@ -17,7 +17,7 @@ export interface PlannedResource {
     dependencies: string[];
     /** Inputs as the provider would receive them (Outputs resolved to their mock values). */
     inputs: Record<string, unknown>;
-    /** State returned by the mock provider: inputs plus computed ids, ARNs, URLs and names. */
+    /** State returned by the mock provider (inputs plus computed ARNs, URLs and names), and its `id`. */
     outputs: Record<string, unknown>;
     /** Resource options worth reviewing in a plan. */
     protect: boolean;

@@ -104,6 +104,7 @@ describe("stacks evaluated from their YAML files", () => {
             "eventStreamName",
             "eventTableName",
             "imagesQueueUrl",
+            "s3_bucket_name",
             "uploadsTopicArn",
         ]);
         expect(dev.outputs).to.deep.include({ eventStreamName: "EventStream", eventTableName: "EventLogs", eventRejectsTableName: "EventLogsRejected" });

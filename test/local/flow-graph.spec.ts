@@ -167,6 +167,27 @@ describe("flow graph", () => {
         ]);
     });
 
+    it("links a bucket to the S3 rule that names it in its event pattern, and the rule to its target", () => {
+        const ruleArn = `arn:aws:events:${REGION_ACCOUNT}:rule/uploads-created`;
+        const graph = buildFlowGraph(
+            plan([
+                resource("aws:s3/bucket:Bucket", "uploads", {}, { bucket: "uploads-abc", arn: "arn:aws:s3:::uploads-abc", id: "uploads-abc" }),
+                resource(
+                    "aws:cloudwatch/eventRule:EventRule",
+                    "uploads-created",
+                    { eventPattern: JSON.stringify({ source: ["aws.s3"], detail: { bucket: { name: ["uploads-abc"] } } }) },
+                    { arn: ruleArn, name: "uploads-created", id: "uploads-created" },
+                ),
+                topic("fan-out"),
+                resource("aws:cloudwatch/eventTarget:EventTarget", "uploads-target", { rule: "uploads-created", arn: topicArn("fan-out") }, { id: "t" }),
+            ]),
+        );
+        expect(graph.edges).to.deep.equal([
+            { from: "bucket:uploads", to: "rule:uploads-created", style: "data", label: "events" },
+            { from: "rule:uploads-created", to: "topic:fan-out", style: "data" },
+        ]);
+    });
+
     it("renders Mermaid with shapes, dotted failure edges and a DLQ class", () => {
         const lines = toMermaid(buildFlowGraph(fanOutPlan())).split("\n");
         expect(lines[0]).to.equal("flowchart LR");
