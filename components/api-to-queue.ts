@@ -3,35 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { AlarmSpec, createAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
-import { ALARM_DEFAULTS, LOG_RETENTION_DAYS } from "./defaults";
+import { ALARM_DEFAULTS, LOG_RETENTION_DAYS, API_DEFAULTS, API_LIMITS } from "./defaults";
 import { Grant, grantStatements, policyDocument } from "./policy-documents";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { InvalidArgument, checkInteger, checkOneOf } from "./validation";
 
 // Defaults and limits of the API, kept here until they move to defaults.ts with the others.
 
-export const API_DEFAULTS = {
-    /** Steady-state requests per second, per stage and per usage plan. */
-    rateLimit: 50,
-    /** Requests allowed in a burst above the rate. */
-    burstLimit: 100,
-    /** Requests per quota period, per API key. */
-    quotaLimit: 100_000,
-    quotaPeriod: "DAY" as ApiQuotaPeriod,
-    logRetentionDays: 30,
-    stageName: "v1",
-    /** Alarm on any 5XX in a period. */
-    serverErrorsThreshold: 1,
-    /** Alarm when this share of requests (0.05 = 5 %) ends in a 4XX over a period. */
-    clientErrorRate: 0.05,
-} as const;
 
-export const API_LIMITS = {
-    /** API Gateway's default account-level throttle per region (10,000 rps, 5,000 burst). */
-    rateLimit: [1, 10_000],
-    burstLimit: [1, 5_000],
-    quotaLimit: [1, 2_147_483_647],
-} as const;
 
 export const API_QUOTA_PERIODS = ["DAY", "WEEK", "MONTH"] as const;
 export type ApiQuotaPeriod = (typeof API_QUOTA_PERIODS)[number];

@@ -119,3 +119,38 @@ export const KINESIS_LIMITS = {
 export const KMS_LIMITS = {
     deletionWindowInDays: [7, 30],
 } as const;
+
+export const API_DEFAULTS = {
+    /** Steady-state requests per second, per stage and per usage plan. */
+    rateLimit: 50,
+    /** Requests allowed in a burst above the rate. */
+    burstLimit: 100,
+    /** Requests per quota period, per API key. */
+    quotaLimit: 100_000,
+    quotaPeriod: "DAY" as "DAY" | "WEEK" | "MONTH",
+    logRetentionDays: 30,
+    stageName: "v1",
+    /** Alarm on any 5XX in a period. */
+    serverErrorsThreshold: 1,
+    /** Alarm when this share of requests (0.05 = 5 %) ends in a 4XX over a period. */
+    clientErrorRate: 0.05,
+} as const;
+
+export const API_LIMITS = {
+    /** API Gateway's default account-level throttle per region (10,000 rps, 5,000 burst). */
+    rateLimit: [1, 10_000],
+    burstLimit: [1, 5_000],
+    quotaLimit: [1, 2_147_483_647],
+} as const;
+
+/** Retry defaults of an EventBridge target (the EventBridge maxima: 24 hours, 185 attempts). */
+export const EVENT_TARGET_DEFAULTS = {
+    /** Give up on an event after one hour of retries; it then goes to the target's DLQ. */
+    maximumEventAgeInSeconds: 3600,
+    maximumRetryAttempts: 24,
+} as const;
+
+export const EVENT_TARGET_LIMITS = {
+    maximumEventAgeInSeconds: [60, 86_400],
+    maximumRetryAttempts: [0, 185],
+} as const;

@@ -2,24 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AlarmSpec, createAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
-import { ALARM_DEFAULTS } from "./defaults";
+import { ALARM_DEFAULTS, EVENT_TARGET_DEFAULTS, EVENT_TARGET_LIMITS } from "./defaults";
 import { objectCreatedPattern } from "./event-patterns";
 import { policyDocument } from "./policy-documents";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { SecureBucket } from "./secure-bucket";
 import { checkInteger } from "./validation";
 
-/** Retry defaults of an EventBridge target (the EventBridge maxima: 24 hours, 185 attempts). */
-export const EVENT_TARGET_DEFAULTS = {
-    /** Give up on an event after one hour of retries; it then goes to the target's DLQ. */
-    maximumEventAgeInSeconds: 3600,
-    maximumRetryAttempts: 24,
-} as const;
 
-export const EVENT_TARGET_LIMITS = {
-    maximumEventAgeInSeconds: [60, 86_400],
-    maximumRetryAttempts: [0, 185],
-} as const;
 
 /** Something EventBridge can publish to that grants it per source ARN (FanOutTopic, EncryptedTopic). */
 export interface PublishableTopic {
