@@ -233,11 +233,11 @@ describe("e2e: EventStream → stream-to-table (deployed artifact) → EventLogs
         expect(stats.failuresReported, "batchItemFailures reported").to.equal(0);
         expect(stats.handlerErrors).to.equal(0);
         expect(stats.givenUp).to.deep.equal([]);
-        expect(stats.uniqueRecords).to.equal(N);
+        expect(stats.uniqueRecords, "records the poller delivered").to.equal(N);
         expect(stats.batches).to.be.at.least(Math.ceil(N / sys.eventSource.batchSize));
 
         const items = await scanAll(sys.table.name);
-        expect(items).to.have.length(N);
+        expect(items, "items in the table").to.have.length(N);
         expect(items.map((i) => i.eventId).sort()).to.deep.equal([...manifest.eventIds].sort());
         for (const item of items) {
             const record = sent.get(item.eventId)!;

@@ -28,6 +28,9 @@ import {
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import { kinesisRecord, lambdaContext } from "./lambda-events";
 
+/** Pause before the second empty read that confirms a shard is drained. */
+const DRAINED_CONFIRM_MS = 250;
+
 export type KinesisBatchHandler = (event: KinesisStreamEvent, context: Context) => Promise<KinesisStreamBatchResponse | void | undefined>;
 
 export interface PollOptions {
@@ -136,6 +139,7 @@ export async function pollStream(options: PollOptions): Promise<PollStats> {
         let checkpoint: string | undefined;
         let failing: { sequenceNumber: string; attempts: number } | undefined;
         let it: string | undefined = await iterator(shardId, checkpoint);
+        let emptyAtTip = false;
         while (it) {
             if (Date.now() > deadline) throw new Error(`pollStream: ${shardId} of ${streamName} not drained within ${options.timeoutMs ?? 60_000} ms`);
             const out: GetRecordsCommandOutput = await client.send(new GetRecordsCommand({ ShardIterator: it, Limit: batchSize }));
@@ -143,10 +147,18 @@ export async function pollStream(options: PollOptions): Promise<PollStats> {
             const records = out.Records ?? [];
             if (records.length === 0) {
                 // Caught up with the tip (or read a closed shard to its end): this shard is drained.
-                if ((out.MillisBehindLatest ?? 0) === 0) return;
+                // kinesis-local reports "0 ms behind" from arrival times, so a record put in the same
+                // millisecond as the read can still be unread: only two empty reads in a row, a
+                // pause apart, count as drained.
+                if ((out.MillisBehindLatest ?? 0) === 0) {
+                    if (emptyAtTip) return;
+                    emptyAtTip = true;
+                    await new Promise((resolve) => setTimeout(resolve, DRAINED_CONFIRM_MS));
+                }
                 it = out.NextShardIterator;
                 continue;
             }
+            emptyAtTip = false;
             stats.batches++;
             const lambdaRecords = () => records.map((r) => toLambdaRecord(r, shardId, streamArn, region));
 
