@@ -18,6 +18,23 @@ export interface AlarmSpec {
     treatMissingData: "notBreaching" | "breaching" | "ignore" | "missing";
 }
 
+/**
+ * A count over the default period: alarm when its Sum reaches `threshold` (missing data is fine:
+ * no datapoint means nothing happened). The shape shared by errors, throttles and failures.
+ */
+export function countAlarm(
+    spec: Pick<AlarmSpec, "role" | "description" | "namespace" | "metricName" | "dimensions" | "threshold">,
+): AlarmSpec {
+    return {
+        ...spec,
+        statistic: "Sum",
+        periodSeconds: ALARM_DEFAULTS.periodSeconds,
+        evaluationPeriods: ALARM_DEFAULTS.evaluationPeriods,
+        comparison: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+    };
+}
+
 /** A message waits in a dead-letter queue: something failed for good and needs a person. */
 export function dlqDepthAlarm(dlqName: pulumi.Input<string>, threshold: number = ALARM_DEFAULTS.dlqDepthThreshold): AlarmSpec {
     return {
@@ -69,19 +86,14 @@ export function functionThrottlesAlarm(functionName: pulumi.Input<string>): Alar
 
 /** Writes to the table are throttled (on-demand tables throttle too, above their peak or partition limits). */
 export function tableWriteThrottlesAlarm(tableName: pulumi.Input<string>, indexName?: string): AlarmSpec {
-    return {
+    return countAlarm({
         role: "write-throttles",
         description: "Writes to the table were throttled; the handler retries them, and reports what it could not write.",
         namespace: "AWS/DynamoDB",
         metricName: "WriteThrottleEvents",
         dimensions: indexName ? { TableName: tableName, GlobalSecondaryIndexName: indexName } : { TableName: tableName },
-        statistic: "Sum",
-        periodSeconds: ALARM_DEFAULTS.periodSeconds,
-        evaluationPeriods: ALARM_DEFAULTS.evaluationPeriods,
         threshold: 1,
-        comparison: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-    };
+    });
 }
 
 /** The oldest message has waited too long: the consumer is down, throttled or too slow. */
@@ -103,19 +115,14 @@ export function oldestMessageAgeAlarm(queueName: pulumi.Input<string>, seconds: 
 
 /** The function reports errors (whole-invocation failures; partial batch failures are retried and end in the DLQ). */
 export function functionErrorsAlarm(functionName: pulumi.Input<string>, threshold: number = ALARM_DEFAULTS.errorsThreshold): AlarmSpec {
-    return {
+    return countAlarm({
         role: "errors",
         description: `The function failed ${threshold} or more times in ${(ALARM_DEFAULTS.periodSeconds * ALARM_DEFAULTS.evaluationPeriods) / 60} minutes. Check its log group.`,
         namespace: "AWS/Lambda",
         metricName: "Errors",
         dimensions: { FunctionName: functionName },
-        statistic: "Sum",
-        periodSeconds: ALARM_DEFAULTS.periodSeconds,
-        evaluationPeriods: ALARM_DEFAULTS.evaluationPeriods,
         threshold,
-        comparison: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-    };
+    });
 }
 
 /** Creates the alarm as a child of `parent`, sending both ALARM and OK to the alert topic. */

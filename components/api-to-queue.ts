@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { AlarmSpec, createAlarm } from "./alarms";
+import { AlarmSpec, createAlarm, countAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
 import { ALARM_DEFAULTS, LOG_RETENTION_DAYS, API_DEFAULTS, API_LIMITS } from "./defaults";
 import { Grant, grantStatements, policyDocument } from "./policy-documents";
@@ -331,19 +331,14 @@ export function apiServerErrorsAlarm(
     stage: pulumi.Input<string>,
     threshold: number = API_DEFAULTS.serverErrorsThreshold,
 ): AlarmSpec {
-    return {
+    return countAlarm({
         role: "5xx-errors",
         description: `The API returned ${threshold} or more 5XX responses in ${ALARM_DEFAULTS.periodSeconds / 60} minutes: messages were not queued. Check the access log's integrationError.`,
         namespace: "AWS/ApiGateway",
         metricName: "5XXError",
         dimensions: { ApiName: apiName, Stage: stage },
-        statistic: "Sum",
-        periodSeconds: ALARM_DEFAULTS.periodSeconds,
-        evaluationPeriods: ALARM_DEFAULTS.evaluationPeriods,
         threshold,
-        comparison: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-    };
+    });
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlarmSpec, createAlarm } from "./alarms";
+import { AlarmSpec, createAlarm, countAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
 import { ALARM_DEFAULTS, EVENT_TARGET_DEFAULTS, EVENT_TARGET_LIMITS } from "./defaults";
 import { objectCreatedPattern } from "./event-patterns";
@@ -156,7 +156,7 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
 /** The rule's target failed for good (FailedInvocations) or its dead letter could not be written. */
 export function ruleAlarm(ruleName: pulumi.Input<string>, metricName: "FailedInvocations" | "InvocationsFailedToBeSentToDlq"): AlarmSpec {
     const failed = metricName === "FailedInvocations";
-    return {
+    return countAlarm({
         role: failed ? "failed-invocations" : "dlq-send-failures",
         description: failed
             ? "EventBridge failed to deliver events to the rule's target; after the retries they go to the undelivered queue. Check the target's permissions and health."
@@ -164,11 +164,6 @@ export function ruleAlarm(ruleName: pulumi.Input<string>, metricName: "FailedInv
         namespace: "AWS/Events",
         metricName,
         dimensions: { RuleName: ruleName },
-        statistic: "Sum",
-        periodSeconds: ALARM_DEFAULTS.periodSeconds,
-        evaluationPeriods: ALARM_DEFAULTS.evaluationPeriods,
         threshold: 1,
-        comparison: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-    };
+    });
 }
