@@ -6,31 +6,47 @@
 import type { Context, KinesisStreamRecord, SQSEvent, SQSRecord } from "aws-lambda";
 import { createHash } from "crypto";
 
+/** Fields of an Object Created event a spec may choose; the rest are fixed sample values. */
+export interface ObjectCreatedFields {
+    key?: string;
+    bucket?: string;
+    size?: number;
+    /** `null` leaves the version id out (an unversioned bucket). */
+    versionId?: string | null;
+    sequencer?: string;
+    time?: string;
+}
+
 /**
  * An S3 "Object Created" event as EventBridge delivers it (what Powertools'
  * S3EventNotificationEventBridgeSchema accepts), with every optional field set.
  * A fresh object on each call, loosely typed, so a spec can delete or break fields.
+ * `objectCreatedEvent("a/b.jpg")` sets the key only; an object sets any of the fields.
  */
-export function objectCreatedEvent(key = "photos/2025/cat.jpg"): Record<string, any> {
+export function objectCreatedEvent(fields: string | ObjectCreatedFields = {}): Record<string, any> {
+    const f: ObjectCreatedFields = typeof fields === "string" ? { key: fields } : fields;
+    const bucket = f.bucket ?? "uploads";
+    const object: Record<string, unknown> = {
+        key: f.key ?? "photos/2025/cat.jpg",
+        size: f.size ?? 5,
+        etag: "b1946ac92492d2347c6235b4d2611184",
+        "version-id": f.versionId === undefined ? "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e" : f.versionId,
+        sequencer: f.sequencer ?? "00617F08299329D189",
+    };
+    if (object["version-id"] === null) delete object["version-id"];
     return {
         version: "0",
         id: "17793124-05d4-b198-2fde-7ededc63b103",
         "detail-type": "Object Created",
         source: "aws.s3",
         account: "123456789012",
-        time: "2025-01-01T12:00:00Z",
+        time: f.time ?? "2025-01-01T12:00:00Z",
         region: "us-east-1",
-        resources: ["arn:aws:s3:::uploads"],
+        resources: [`arn:aws:s3:::${bucket}`],
         detail: {
             version: "0",
-            bucket: { name: "uploads" },
-            object: {
-                key,
-                size: 5,
-                etag: "b1946ac92492d2347c6235b4d2611184",
-                "version-id": "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
-                sequencer: "00617F08299329D189",
-            },
+            bucket: { name: bucket },
+            object,
             "request-id": "N4N7GDK58NMKJ12R",
             requester: "123456789012",
             "source-ip-address": "203.0.113.15",
