@@ -8,10 +8,6 @@ import { Grant, grantStatements, policyDocument } from "./policy-documents";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { InvalidArgument, checkInteger, checkOneOf } from "./validation";
 
-// Defaults and limits of the API, kept here until they move to defaults.ts with the others.
-
-
-
 export const API_QUOTA_PERIODS = ["DAY", "WEEK", "MONTH"] as const;
 export type ApiQuotaPeriod = (typeof API_QUOTA_PERIODS)[number];
 
@@ -40,6 +36,12 @@ export interface ApiToQueueArgs {
     logRetentionDays?: number;
     /** Name of the stage, the first segment of the path. Default "v1". */
     stageName?: string;
+    /**
+     * What sets the account's API Gateway CloudWatch Logs role (an ApiGatewayAccount, or its
+     * `account`): the stage and its method settings wait for it, since logging cannot be turned on
+     * before the role is set. Default none (the role is assumed to be set already).
+     */
+    accountLogging?: pulumi.Resource;
     /**
      * Set Pulumi `protect` on what clients hold on to: the REST API (its id is in the endpoint),
      * the API key, and the access log group. Default false.
@@ -92,7 +94,7 @@ export const ACCESS_LOG_FORMAT = JSON.stringify({
  * X-Ray, and alarms on 5XX errors and on a high 4XX rate.
  *
  * Execution logging (loggingLevel ERROR) and access logging need the account-level API Gateway
- * CloudWatch role (`aws.apigateway.Account`), set once per account and region, not by this component.
+ * CloudWatch role, set once per account and region by ApiGatewayAccount (pass it as `accountLogging`).
  */
 export class ApiToQueue extends pulumi.ComponentResource {
     readonly api: aws.apigateway.RestApi;
@@ -125,10 +127,10 @@ export class ApiToQueue extends pulumi.ComponentResource {
             stateful,
         );
 
-        // The integration role: API Gateway, from this account only, may send to this queue only.
+        // The integration role: API Gateway may send to this queue only.
         this.role = new aws.iam.Role(
             `${name}-role`,
-            { assumeRolePolicy: ctx.accountId.apply((accountId) => JSON.stringify(apiGatewayTrustPolicy(accountId))) },
+            { assumeRolePolicy: JSON.stringify(apiGatewayTrustPolicy()) },
             { parent: this },
         );
         new aws.iam.RolePolicy(
@@ -251,6 +253,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
             { namePrefix: `/aws/apigateway/${name}-access-`, retentionInDays: args.logRetentionDays ?? API_DEFAULTS.logRetentionDays },
             stateful,
         );
+        const afterLogging = args.accountLogging ? [args.accountLogging] : [];
         this.stage = new aws.apigateway.Stage(
             `${name}-stage`,
             {
@@ -260,7 +263,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
                 xrayTracingEnabled: true,
                 accessLogSettings: { destinationArn: this.logGroup.arn, format: ACCESS_LOG_FORMAT },
             },
-            { parent: this },
+            { parent: this, dependsOn: afterLogging },
         );
         new aws.apigateway.MethodSettings(
             `${name}-method-settings`,
@@ -277,7 +280,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
                     throttlingBurstLimit: burstLimit,
                 },
             },
-            { parent: this },
+            { parent: this, dependsOn: afterLogging },
         );
 
         this.usagePlan = new aws.apigateway.UsagePlan(
@@ -306,16 +309,14 @@ export class ApiToQueue extends pulumi.ComponentResource {
     }
 }
 
-/** API Gateway may assume the role, on behalf of this account's APIs only. */
-export function apiGatewayTrustPolicy(accountId: string) {
-    return policyDocument([
-        {
-            Effect: "Allow",
-            Principal: { Service: "apigateway.amazonaws.com" },
-            Action: "sts:AssumeRole",
-            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-        },
-    ]);
+/**
+ * API Gateway may assume the role. No aws:SourceAccount / aws:SourceArn condition: API Gateway does
+ * not set those keys when it assumes integration credentials or the account's logging role, so such
+ * a condition denies every request. The confused deputy is closed elsewhere: attaching a role to an
+ * integration needs iam:PassRole on it, which API Gateway refuses across accounts.
+ */
+export function apiGatewayTrustPolicy() {
+    return policyDocument([{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }]);
 }
 
 /** What the integration needs: SendMessage on the queue, and the queue's KMS key when it has one. */

@@ -16,3 +16,5 @@ export * from "./api-to-queue";
 export * from "./event-patterns";
 export * from "./object-created-rule";
 export * from "./secure-bucket";
+export * from "./keyed-table";
+export * from "./api-gateway-account";

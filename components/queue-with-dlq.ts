@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createAlarm, dlqDepthAlarm, functionErrorsAlarm, oldestMessageAgeAlarm, queueDepthAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
-import { ALARM_DEFAULTS, EVENT_SOURCE_DEFAULTS, LAMBDA_DEFAULTS, SQS_DEFAULTS, SQS_LIMITS } from "./defaults";
+import { ALARM_DEFAULTS, CONSUMER_ENV, EVENT_SOURCE_DEFAULTS, LAMBDA_DEFAULTS, SQS_DEFAULTS, SQS_LIMITS } from "./defaults";
 import { EncryptionKey } from "./encryption-key";
 import { LambdaFunction, LambdaFunctionArgs } from "./lambda-function";
 import { PolicyStatement, policyDocument, serviceStatement, tlsOnlyStatement } from "./policy-documents";
@@ -22,6 +22,12 @@ export interface QueueConsumerArgs {
     maximumConcurrency?: number;
     /** Alarm when the consumer has at least this many errors in 5 minutes. Default 1. */
     errorsAlarmThreshold?: number;
+    /**
+     * The consumer moves messages it refuses for good (invalid, not worth retrying) straight to the
+     * DLQ, with their reason: it gets sqs:SendMessage on the DLQ (and the key, if any) and the DLQ's
+     * URL in `DEAD_LETTER_QUEUE_URL`. Default false (refused messages wait for maxReceiveCount).
+     */
+    sendsRejectsToDlq?: boolean;
 }
 
 export interface QueueWithDlqArgs {
@@ -148,9 +154,15 @@ export class QueueWithDlq extends pulumi.ComponentResource {
             const c = args.consumer;
             const queueGrants = [{ actions: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"], resources: [this.queue.arn] }];
             if (this.key) queueGrants.push({ actions: ["kms:Decrypt"], resources: [this.key.arn] });
+            let environment = c.function.environment;
+            if (c.sendsRejectsToDlq) {
+                queueGrants.push({ actions: ["sqs:SendMessage"], resources: [this.deadLetterQueue.arn] });
+                if (this.key) queueGrants.push({ actions: ["kms:GenerateDataKey"], resources: [this.key.arn] });
+                environment = { ...environment, [CONSUMER_ENV.deadLetterQueueUrl]: this.deadLetterQueue.url };
+            }
             this.consumer = new LambdaFunction(
                 `${name}-consumer`,
-                { ...c.function, grants: [...queueGrants, ...(c.function.grants ?? [])] },
+                { ...c.function, environment, grants: [...queueGrants, ...(c.function.grants ?? [])] },
                 { parent: this },
             );
             this.eventSourceMapping = new aws.lambda.EventSourceMapping(

@@ -1,11 +1,12 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createAlarm, functionErrorsAlarm, functionThrottlesAlarm, streamIteratorAgeAlarm, tableWriteThrottlesAlarm } from "./alarms";
-import { DYNAMODB_DEFAULTS, KINESIS_DEFAULTS, KINESIS_LIMITS, STREAM_EVENT_SOURCE_DEFAULTS } from "./defaults";
+import { KINESIS_DEFAULTS, KINESIS_LIMITS, STREAM_EVENT_SOURCE_DEFAULTS } from "./defaults";
 import { EncryptionKey } from "./encryption-key";
 import { LambdaFunction, LambdaFunctionArgs, functionEntry } from "./lambda-function";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { InvalidArgument, checkInteger, checkOneOf } from "./validation";
+import { tableBasics } from "./keyed-table";
 
 /** The consumer's event source mapping; see STREAM_EVENT_SOURCE_DEFAULTS for each default. */
 export interface StreamConsumerArgs {
@@ -111,16 +112,10 @@ export class StreamToTable extends pulumi.ComponentResource {
             stateful,
         );
 
-        const tableBasics = {
-            billingMode: DYNAMODB_DEFAULTS.billingMode,
-            pointInTimeRecovery: { enabled: DYNAMODB_DEFAULTS.pointInTimeRecovery },
-            serverSideEncryption: { enabled: true },
-            deletionProtectionEnabled: args.protect ?? false,
-        };
         this.table = new aws.dynamodb.Table(
             `${name}-table`,
             {
-                ...tableBasics,
+                ...tableBasics(args.protect),
                 name: args.tableName,
                 hashKey: EVENT_TABLE_KEY,
                 attributes: [
@@ -146,7 +141,7 @@ export class StreamToTable extends pulumi.ComponentResource {
         this.rejectsTable = new aws.dynamodb.Table(
             `${name}-rejects-table`,
             {
-                ...tableBasics,
+                ...tableBasics(args.protect),
                 name: args.rejectsTableName ?? (args.tableName ? `${args.tableName}Rejected` : undefined),
                 hashKey: REJECTS_TABLE_KEY,
                 attributes: [{ name: REJECTS_TABLE_KEY, type: "S" }],

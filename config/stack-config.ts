@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
+    API_LIMITS,
     KINESIS_LIMITS,
     KMS_LIMITS,
     LAMBDA_ARCHITECTURES,
@@ -42,6 +43,11 @@ export interface StackConfig {
     streamParallelizationFactor: number;
     streamMaxRetryAttempts: number;
     streamMaxRecordAgeSeconds: number;
+    apiRateLimit: number;
+    apiBurstLimit: number;
+    apiQuotaLimit: number;
+    apiQuotaPeriod: "DAY" | "WEEK" | "MONTH";
+    manageApiGatewayAccount: boolean;
     protectStatefulResources: boolean;
 }
 
@@ -133,6 +139,11 @@ const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     streamParallelizationFactor: integer(KINESIS_LIMITS.parallelizationFactor),
     streamMaxRetryAttempts: integer(KINESIS_LIMITS.maximumRetryAttempts),
     streamMaxRecordAgeSeconds: integer(KINESIS_LIMITS.maximumRecordAgeSeconds),
+    apiRateLimit: integer(API_LIMITS.rateLimit),
+    apiBurstLimit: integer(API_LIMITS.burstLimit),
+    apiQuotaLimit: integer(API_LIMITS.quotaLimit),
+    apiQuotaPeriod: oneOf(["DAY", "WEEK", "MONTH"] as const),
+    manageApiGatewayAccount: boolean,
     protectStatefulResources: boolean,
 };
 

@@ -119,7 +119,7 @@ describe("ApiToQueue", () => {
         });
     });
 
-    it("lets only API Gateway of this account assume the role, which may only send to the queue", () => {
+    it("lets API Gateway assume the role (no source condition: API Gateway sets none), which may only send to the queue", () => {
         const role = one(plan, T.role, "intake-role");
         expect(policyOf(role, "assumeRolePolicy")).to.deep.equal({
             Version: "2012-10-17",
@@ -128,7 +128,6 @@ describe("ApiToQueue", () => {
                     Effect: "Allow",
                     Principal: { Service: "apigateway.amazonaws.com" },
                     Action: "sts:AssumeRole",
-                    Condition: { StringEquals: { "aws:SourceAccount": ACCOUNT } },
                 },
             ],
         });

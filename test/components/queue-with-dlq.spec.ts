@@ -145,6 +145,26 @@ describe("QueueWithDlq", () => {
         expect(role.Statement).to.deep.include({ Effect: "Allow", Action: ["kms:Decrypt"], Resource: [key.outputs.arn] });
     });
 
+    it("lets a consumer that refuses messages for good send them to its own DLQ, and tells it where", async () => {
+        const rejecting = await build({ consumer: { ...consumer(), sendsRejectsToDlq: true } });
+        const role = policyOf(one(rejecting, "aws:iam/rolePolicy:RolePolicy", "orders-consumer-policy"));
+        expect(role.Statement).to.deep.include({ Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [arn("orders-dlq")] });
+        const fn = one(rejecting, "aws:lambda/function:Function", "orders-consumer-function");
+        const dlqUrl = one(rejecting, "aws:sqs/queue:Queue", "orders-dlq").outputs.url;
+        expect((fn.inputs.environment as { variables: Record<string, string> }).variables.DEAD_LETTER_QUEUE_URL).to.equal(dlqUrl);
+        // With a customer key, sending to the DLQ also needs the key to encrypt.
+        const kms = await build({ encryption: "kms", consumer: { ...consumer(), sendsRejectsToDlq: true } });
+        const key = one(kms, "aws:kms/key:Key", "orders-key-cmk");
+        expect(policyOf(one(kms, "aws:iam/rolePolicy:RolePolicy", "orders-consumer-policy")).Statement).to.deep.include({
+            Effect: "Allow",
+            Action: ["kms:GenerateDataKey"],
+            Resource: [key.outputs.arn],
+        });
+        // Without the option, no send grant on the DLQ and no URL.
+        const plain = policyOf(one(plan, "aws:iam/rolePolicy:RolePolicy", "orders-consumer-policy"));
+        expect(JSON.stringify(plain)).to.not.include(arn("orders-dlq"));
+    });
+
     it("creates only the DLQ-depth and age alarms without a consumer", async () => {
         const bare = await build({}, false);
         expect(ofType(bare, "aws:lambda/eventSourceMapping:EventSourceMapping")).to.have.length(0);

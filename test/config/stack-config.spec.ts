@@ -7,6 +7,7 @@ import {
     LAMBDA_DEFAULTS,
     SQS_DEFAULTS,
     STREAM_EVENT_SOURCE_DEFAULTS,
+    API_DEFAULTS,
 } from "../../components/defaults";
 import { CONFIG_KEYS, parseStackConfig, StackConfig } from "../../config/stack-config";
 import { readProject } from "../../local/stack-files";
@@ -40,6 +41,11 @@ const VALID: Record<keyof StackConfig, string> = {
     streamParallelizationFactor: "1",
     streamMaxRetryAttempts: "10",
     streamMaxRecordAgeSeconds: "21600",
+    apiRateLimit: "50",
+    apiBurstLimit: "100",
+    apiQuotaLimit: "100000",
+    apiQuotaPeriod: "DAY",
+    manageApiGatewayAccount: "true",
     protectStatefulResources: "false",
 };
 
@@ -95,6 +101,10 @@ describe("stack config", () => {
             streamParallelizationFactor: STREAM_EVENT_SOURCE_DEFAULTS.parallelizationFactor,
             streamMaxRetryAttempts: STREAM_EVENT_SOURCE_DEFAULTS.maximumRetryAttempts,
             streamMaxRecordAgeSeconds: STREAM_EVENT_SOURCE_DEFAULTS.maximumRecordAgeSeconds,
+            apiRateLimit: API_DEFAULTS.rateLimit,
+            apiBurstLimit: API_DEFAULTS.burstLimit,
+            apiQuotaLimit: API_DEFAULTS.quotaLimit,
+            apiQuotaPeriod: API_DEFAULTS.quotaPeriod,
         };
         for (const [key, value] of Object.entries(componentDefaults)) {
             expect(declared[key]?.default, key).to.equal(value);
@@ -111,6 +121,9 @@ describe("stack config", () => {
         [{ protectStatefulResources: "yes" }, 'Invalid stack config event-pipelines:protectStatefulResources = "yes": expected true or false'],
         [{ dlqRetentionDays: "4" }, "Invalid stack config event-pipelines:dlqRetentionDays = 4: expected more days than queueRetentionDays (4)"],
         [{ eventStreamMode: "provisioned" }, 'Invalid stack config event-pipelines:eventStreamMode = "provisioned": expected one of ON_DEMAND, PROVISIONED'],
+        [{ apiRateLimit: "0" }, 'Invalid stack config event-pipelines:apiRateLimit = "0": expected an integer from 1 to 10000'],
+        [{ apiQuotaPeriod: "YEAR" }, 'Invalid stack config event-pipelines:apiQuotaPeriod = "YEAR": expected one of DAY, WEEK, MONTH'],
+        [{ manageApiGatewayAccount: "yes" }, 'Invalid stack config event-pipelines:manageApiGatewayAccount = "yes": expected true or false'],
         [{ eventTableName: "x" }, 'Invalid stack config event-pipelines:eventTableName = "x": expected 3 to 246 letters'],
         [{ consumerBatchSize: "100" }, "Invalid stack config event-pipelines:consumerBatchingWindowSeconds = 0: expected at least 1 when consumerBatchSize (100) is above 10"],
     ];
