@@ -1,7 +1,11 @@
-import type { SQSEvent } from "aws-lambda";
+import * as pulumi from "@pulumi/pulumi";
 import {
     AlertTopic,
+    ApiGatewayAccount,
+    ApiToQueue,
     FanOutTopic,
+    KeyedTable,
+    OBJECT_KEY_ENVELOPE,
     ObjectCreatedRule,
     QueueConsumerArgs,
     QueueWithDlq,
@@ -11,11 +15,15 @@ import {
     functionEntry,
 } from "./components";
 import { StackConfig, loadStackConfig } from "./config/stack-config";
+import { API_MESSAGE_SCHEMA } from "./functions/api-consumer/message-schema";
+import { AUDIT_TABLE_ENV, AUDIT_TABLE_KEY } from "./functions/audit-logger/record";
+import { DEFAULT_DERIVED_PREFIX, IMAGE_KEY_SUFFIXES } from "./functions/image-processor/keys";
+import { IMAGE_PROCESSOR_ENV, ImageProcessorEnvName } from "./functions/image-processor/settings";
 
 // The whole system, composed from the stack's config: the alert topic every alarm reports to; the
-// lab's upload fan-out (seed 003): one topic, an `images` queue that only receives image objects
-// and an `audit` queue that receives every object, each with its DLQ; and the event stream landing
-// in the EventLogs table (seed 001).
+// lab of seed 003 (uploads fanned out to an image processor and an audit logger, and an API that
+// queues messages with no Lambda in between); and the event stream landing in the EventLogs table
+// (seed 001).
 
 const cfg: StackConfig = loadStackConfig();
 
@@ -34,7 +42,7 @@ const functionDefaults = {
     protect: cfg.protectStatefulResources,
 };
 
-function queue(name: string, consumer: Pick<QueueConsumerArgs, "function">): QueueWithDlq {
+function queue(name: string, consumer: Pick<QueueConsumerArgs, "function" | "sendsRejectsToDlq">): QueueWithDlq {
     return new QueueWithDlq(name, {
         alertTopicArn: alerts.arn,
         maxReceiveCount: cfg.maxReceiveCount,
@@ -52,34 +60,58 @@ function queue(name: string, consumer: Pick<QueueConsumerArgs, "function">): Que
     });
 }
 
-// S3 "Object Created" events as EventBridge delivers them; image keys by suffix, in any case.
-const IMAGE_SUFFIXES = [".jpg", ".jpeg", ".png", ".gif", ".webp"];
-/** Where derived objects (thumbnails, metadata) are written; the upload rule ignores it. */
-const DERIVED_PREFIX = "thumbnails/";
+// Flow 1 of the lab. Uploads land in the bucket; EventBridge sends their "Object Created" events
+// to the fan-out, except for derived objects under thumbnails/, so the image processor's own
+// writes cannot trigger it again. Each event travels in an envelope with the key on top
+// (OBJECT_KEY_ENVELOPE): the `images` subscription picks image keys by suffix there, in any case
+// (one EventBridge pattern cannot both pick suffixes and exclude a prefix on the same key, and SNS
+// counts a nested key's values once per level); the `audit` subscription takes every object.
+const uploadsBucket = new SecureBucket("uploads", { protect: cfg.protectStatefulResources });
+const uploadObjects = pulumi.interpolate`${uploadsBucket.arn}/*`;
 
+const imageEnv: Record<ImageProcessorEnvName, string> = {
+    DERIVED_PREFIX: DEFAULT_DERIVED_PREFIX,
+    THUMBNAIL_SIZE: String(cfg.thumbnailSizePx),
+    MAX_IMAGE_BYTES: String(cfg.imageMaxBytes),
+    MAX_INPUT_PIXELS: IMAGE_PROCESSOR_ENV.MAX_INPUT_PIXELS,
+};
 const images = queue("images", {
-    // Inline until the image processor lands (seed 003): logs each queued image.
     function: {
         ...functionDefaults,
-        callback: async (event: SQSEvent) => {
-            const batchItemFailures: { itemIdentifier: string }[] = [];
-            for (const record of event.Records) {
-                try {
-                    const { detail } = JSON.parse(record.body);
-                    const image = { bucket: detail.bucket.name, key: detail.object.key, size: detail.object.size };
-                    console.log(JSON.stringify({ level: "INFO", message: "image queued", ...image }));
-                } catch (err) {
-                    // Only this message returns to the queue; after maxReceiveCount it lands in the DLQ.
-                    console.error(JSON.stringify({ level: "ERROR", message: "rejected message", messageId: record.messageId, reason: String(err) }));
-                    batchItemFailures.push({ itemIdentifier: record.messageId });
-                }
-            }
-            return { batchItemFailures };
-        },
+        entry: functionEntry("image-processor"),
+        // sharp is a native module shipped in the archive; this machine kind installs its
+        // linux-x64 build, so the function runs on x86_64 whatever the stack's default.
+        nativePackages: ["sharp"],
+        architecture: "x86_64",
+        memorySizeMb: cfg.imageProcessorMemoryMb,
+        // Records run one at a time (one decoded image in memory): give a batch room.
+        timeoutSeconds: Math.max(cfg.lambdaTimeoutSeconds, 60),
+        environment: imageEnv,
+        grants: [
+            // Reads the uploaded version; writes only under the derived prefix the rule ignores.
+            // The bucket's key is the AWS-managed aws/s3, usable through S3 without a key grant.
+            { actions: ["s3:GetObject", "s3:GetObjectVersion"], resources: [uploadObjects] },
+            // Without it S3 answers a deleted object with 403, not 404, and the processor would
+            // retry it into the DLQ instead of skipping it.
+            { actions: ["s3:ListBucket"], resources: [uploadsBucket.arn] },
+            { actions: ["s3:PutObject"], resources: [pulumi.interpolate`${uploadsBucket.arn}/${DEFAULT_DERIVED_PREFIX}*`] },
+        ],
     },
 });
 
-const audit = queue("audit", { function: { ...functionDefaults, entry: functionEntry("audit-logger") } });
+const auditRecords = new KeyedTable("audit-records", {
+    hashKey: AUDIT_TABLE_KEY,
+    alertTopicArn: alerts.arn,
+    protect: cfg.protectStatefulResources,
+});
+const audit = queue("audit", {
+    function: {
+        ...functionDefaults,
+        entry: functionEntry("audit-logger"),
+        environment: { [AUDIT_TABLE_ENV]: auditRecords.name },
+        grants: [{ actions: ["dynamodb:PutItem"], resources: [auditRecords.arn] }],
+    },
+});
 
 const uploads = new FanOutTopic("uploads", {
     kmsKeyDeletionWindowDays: cfg.kmsKeyDeletionWindowDays,
@@ -88,22 +120,39 @@ const uploads = new FanOutTopic("uploads", {
         images: {
             queue: images,
             filterPolicyScope: "MessageBody",
-            filterPolicy: { detail: { object: { key: anyCaseSuffixes(IMAGE_SUFFIXES) } } },
+            // On the envelope's top-level key: 56 spellings, within SNS's 150 combinations.
+            filterPolicy: { objectKey: anyCaseSuffixes([...IMAGE_KEY_SUFFIXES]) },
         },
         audit: { queue: audit },
     },
 });
 
-// Flow 1 of the lab: uploads land in the bucket; EventBridge sends their "Object Created" events to
-// the fan-out, except for derived objects under thumbnails/ (so processing an image cannot trigger
-// itself). Image selection happens in the `images` subscription's filter policy: one EventBridge
-// pattern cannot both pick suffixes and exclude a prefix on the same key.
-const uploadsBucket = new SecureBucket("uploads", { protect: cfg.protectStatefulResources });
 new ObjectCreatedRule("uploads-created", {
     bucket: uploadsBucket,
     alertTopicArn: alerts.arn,
-    excludePrefixes: [DERIVED_PREFIX],
+    excludePrefixes: [DEFAULT_DERIVED_PREFIX],
     target: { topic: uploads },
+    inputTransformer: OBJECT_KEY_ENVELOPE,
+    protect: cfg.protectStatefulResources,
+});
+
+// Flow 2 of the lab: POST /messages goes straight to the `api` queue (API Gateway validates the
+// body against the schema the consumer checks again); the consumer moves what it refuses to its
+// DLQ with the reason. API logging needs the region's API Gateway CloudWatch role, set here
+// unless another stack of the account owns it.
+const apiLogging = cfg.manageApiGatewayAccount ? new ApiGatewayAccount("api-gateway-account", { protect: cfg.protectStatefulResources }) : undefined;
+const apiMessages = queue("api", {
+    function: { ...functionDefaults, entry: functionEntry("api-consumer") },
+    sendsRejectsToDlq: true,
+});
+const api = new ApiToQueue("messages", {
+    queue: apiMessages,
+    alertTopicArn: alerts.arn,
+    requestSchema: API_MESSAGE_SCHEMA,
+    throttle: { rateLimit: cfg.apiRateLimit, burstLimit: cfg.apiBurstLimit },
+    quota: { limit: cfg.apiQuotaLimit, period: cfg.apiQuotaPeriod },
+    logRetentionDays: cfg.logRetentionDays,
+    accountLogging: apiLogging,
     protect: cfg.protectStatefulResources,
 });
 
@@ -137,4 +186,10 @@ export const eventStreamArn = events.stream.arn;
 export const eventTableName = events.table.name;
 export const eventRejectsTableName = events.rejectsTable.name;
 export const eventStreamKeyArn = events.streamKey.arn;
+export const auditTableName = auditRecords.name;
+export const apiQueueUrl = apiMessages.url;
 export const s3_bucket_name = uploadsBucket.bucketName;
+/** The stage URL: clients POST to `${api_endpoint}/messages` with header x-api-key. */
+export const api_endpoint = api.invokeUrl;
+/** The key's value is read with `aws apigateway get-api-key --api-key <id> --include-value`. */
+export const apiKeyId = api.apiKeyId;

@@ -8,9 +8,12 @@ const CHILD = path.join(__dirname, "cold-load-child.js");
 /**
  * One SQS record whose body is an S3 "Object Created" event from EventBridge (raw SNS delivery):
  * the same inputs the audit-logger specs use, so the bench measures a call the tests prove valid.
+ * Version `n` of the object: a distinct audit key per call, so each call writes its record rather
+ * than taking the cheaper duplicate path.
  */
-export function sampleEvent(): SQSEvent {
-    return sqsEvent(sqsRecord("059f36b4-87a3-44ab-83d2-661975830a7d", JSON.stringify(objectCreatedEvent("incoming/report.csv"))));
+export function sampleEvent(n: number): SQSEvent {
+    const upload = objectCreatedEvent({ key: "incoming/report.csv", versionId: `bench-version-${n}` });
+    return sqsEvent(sqsRecord(`059f36b4-87a3-44ab-83d2-${String(n).padStart(12, "0")}`, JSON.stringify(upload)));
 }
 
 export interface Variant {
@@ -28,15 +31,16 @@ export interface Sample {
 }
 
 /**
- * Loads and calls the handler once in a fresh node process. Throws unless the call succeeded:
- * no batch item failures and the audit line logged, so every number is a working handler's.
+ * Loads and calls the handler once in a fresh node process, with `env` added to its environment
+ * (the function's: table name, DynamoDB endpoint). Throws unless the call succeeded: no batch
+ * item failures and the audit line logged, so every number is a working handler's.
  */
-export function coldLoad(variant: Variant, event: SQSEvent): Sample {
+export function coldLoad(variant: Variant, event: SQSEvent, env: Record<string, string> = {}): Sample {
     const child = spawnSync(process.execPath, [...variant.nodeFlags, CHILD, variant.module, JSON.stringify(event)], {
         encoding: "utf8",
         timeout: 30_000,
         // No inherited NODE_OPTIONS: only the flags above shape the child.
-        env: { ...process.env, NODE_OPTIONS: "" },
+        env: { ...process.env, ...env, NODE_OPTIONS: "" },
     });
     const fail = (why: string) =>
         new Error(`${variant.label}: ${why}\n--- stdout\n${child.stdout}\n--- stderr\n${child.stderr}`);

@@ -1,12 +1,15 @@
 // `npm run bench`. First compares, for the audit-logger handler, the esbuild bundle this project
 // deploys with what an inline `aws.lambda.CallbackFunction` would ship: archive size and cold load
-// (require + first call) in fresh node processes. Then runs seed 001's handler against ours on
+// (require + first call, which writes its audit record to dynalite) in fresh node processes. Then runs seed 001's handler against ours on
 // dynalite (bench/stream-to-table.ts).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { bundleFunction } from "../components/bundle";
 import { functionEntry } from "../components/lambda-function";
+import { AUDIT_TABLE_ENV, AUDIT_TABLE_KEY } from "../functions/audit-logger/record";
+import { countItems, createHashKeyTable } from "../test/support/dynamo-tables";
+import { dynamoClient, startDynaliteProcess, type Emulator } from "../test/support/emulators";
 import { unzip, walk, zippedBytes } from "./archive";
 import { CLOSURE_FILE, callbackArchive } from "./callback";
 import { Sample, Variant, coldLoad, sampleEvent } from "./cold-load";
@@ -19,15 +22,18 @@ async function main(): Promise<void> {
     // bundleFunction and computeCodePaths both work relative to the project's package.json.
     process.chdir(ROOT);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "event-pipelines-bench-"));
+    // Its own process: spawnSync blocks this one's event loop while a child calls the handler.
+    const dynamo = await startDynaliteProcess();
     try {
-        await run(tmp);
+        await run(tmp, dynamo);
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
+        await dynamo.stop();
     }
     await benchStreamToTable();
 }
 
-async function run(tmp: string): Promise<void> {
+async function run(tmp: string, dynamo: Emulator): Promise<void> {
     // A: the deployed artifact, unpacked as Lambda would unpack it (index.js + index.js.map).
     const bundle = await bundleFunction(functionEntry("audit-logger"), { outDir: tmp });
     const bundleDir = path.join(tmp, "bundle");
@@ -35,6 +41,12 @@ async function run(tmp: string): Promise<void> {
     const entries = unzip(fs.readFileSync(bundle.zipPath));
     for (const [name, contents] of entries) fs.writeFileSync(path.join(bundleDir, name), contents);
     if (entries.get("index.js")?.length !== bundle.codeBytes) throw new Error("unzipped index.js differs from bundleFunction's codeBytes");
+    // The SDK service clients the bundle leaves out, which Lambda's runtime provides (as in test/e2e).
+    const sdk = path.dirname(path.dirname(require.resolve("@aws-sdk/client-dynamodb/package.json")));
+    fs.mkdirSync(path.join(bundleDir, "node_modules", "@aws-sdk"), { recursive: true });
+    for (const client of fs.readdirSync(sdk).filter((d) => d.startsWith("client-"))) {
+        fs.symlinkSync(path.join(sdk, client), path.join(bundleDir, "node_modules", "@aws-sdk", client), "dir");
+    }
     const bundleRawBytes = [...entries.values()].reduce((n, b) => n + b.length, 0);
 
     // B: the CallbackFunction archive. Its node_modules/* folders are the project's own, so a
@@ -61,15 +73,30 @@ async function run(tmp: string): Promise<void> {
         { label: "CallbackFunction", module: path.join(callbackDir, CLOSURE_FILE), nodeFlags: [] },
         { label: "esbuild bundle, no source maps", module: path.join(bundleDir, "index.js"), nodeFlags: [] },
     ];
-    const event = sampleEvent();
+    // The function's environment: its table on dynalite, found through AWS_ENDPOINT_URL_DYNAMODB.
+    const auditTable = "audit";
+    const client = dynamoClient(dynamo);
+    await createHashKeyTable(client, auditTable, AUDIT_TABLE_KEY);
+    const env = {
+        [AUDIT_TABLE_ENV]: auditTable,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_REGION: dynamo.region,
+        AWS_ACCESS_KEY_ID: dynamo.credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: dynamo.credentials.secretAccessKey,
+    };
+    let calls = 0;
+    const call = (v: Variant) => coldLoad(v, sampleEvent(++calls), env);
     const samples: Sample[][] = variants.map(() => []);
-    variants.forEach((v) => coldLoad(v, event));
+    variants.forEach((v) => call(v));
     for (let round = 0; round < RUNS; round++) {
         for (let k = 0; k < variants.length; k++) {
             const i = (k + round) % variants.length;
-            samples[i].push(coldLoad(variants[i], event));
+            samples[i].push(call(variants[i]));
         }
     }
+    const written = await countItems(client, auditTable);
+    client.destroy();
+    if (written !== calls) throw new Error(`${calls} calls wrote ${written} audit records, expected one each`);
 
     // Report.
     console.log(`audit-logger: esbuild bundle vs. inline aws.lambda.CallbackFunction (node ${process.version}, ${os.cpus().length} CPUs)\n`);
@@ -113,7 +140,7 @@ async function run(tmp: string): Promise<void> {
             ],
         ],
     );
-    console.log("\nEvery run's first call returned { batchItemFailures: [] } and logged its audit line.");
+    console.log(`\nEvery run's first call returned { batchItemFailures: [] }, logged its audit line and wrote its record (${written} records for ${calls} calls).`);
 }
 
 function table(header: string[], rows: string[][]): void {

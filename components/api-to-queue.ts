@@ -104,7 +104,9 @@ export class ApiToQueue extends pulumi.ComponentResource {
     readonly apiKey: aws.apigateway.ApiKey;
     readonly usagePlan: aws.apigateway.UsagePlan;
     readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
-    /** `https://<api id>.execute-api.<region>.amazonaws.com/<stage>/messages`. */
+    /** The stage's base URL, `https://<api id>.execute-api.<region>.amazonaws.com/<stage>`. */
+    readonly invokeUrl: pulumi.Output<string>;
+    /** `POST` here: `<invokeUrl>/messages`. */
     readonly endpoint: pulumi.Output<string>;
     /** The API key's id; its value is read with `aws apigateway get-api-key --include-value`. */
     readonly apiKeyId: pulumi.Output<string>;
@@ -303,9 +305,10 @@ export class ApiToQueue extends pulumi.ComponentResource {
         this.alarms.push(createAlarm(this, name, apiServerErrorsAlarm(this.api.name, this.stage.stageName), args.alertTopicArn));
         this.alarms.push(createAlarm(this, name, apiClientErrorRateAlarm(this.api.name, this.stage.stageName), args.alertTopicArn));
 
-        this.endpoint = pulumi.interpolate`https://${this.api.id}.execute-api.${ctx.region}.amazonaws.com/${this.stage.stageName}/${API_PATH}`;
+        this.invokeUrl = pulumi.interpolate`https://${this.api.id}.execute-api.${ctx.region}.amazonaws.com/${this.stage.stageName}`;
+        this.endpoint = pulumi.interpolate`${this.invokeUrl}/${API_PATH}`;
         this.apiKeyId = this.apiKey.id;
-        this.registerOutputs({ api: this.api, endpoint: this.endpoint, apiKeyId: this.apiKeyId, role: this.role });
+        this.registerOutputs({ api: this.api, invokeUrl: this.invokeUrl, endpoint: this.endpoint, apiKeyId: this.apiKeyId, role: this.role });
     }
 }
 

@@ -12,9 +12,13 @@
 // - `prefix` / `suffix`: begins / ends with the string;
 // - `anything-but`: a value other than the one (or any of the list) given; with `{ "prefix": p }`
 //   or `{ "suffix": s }`, a value that does not begin / end with it;
-// - `exists`: true when the field is present (as a leaf), false when it is absent.
+// - `exists`: true when the field is present (as a leaf), false when it is absent (also when the
+//   object holding it is absent: patterns address flattened paths such as detail.object.key).
 // There is no AND of several conditions on one field: two conditions in one array are ORed.
+// The matcher's core (the bottom of this file) is shared with the SNS filter-policy matcher in
+// filter-policies.ts: same grammar, with the documented differences held in a dialect.
 
+import { BlockList, isIP } from "net";
 import { InvalidArgument } from "./validation";
 
 export type EventPattern = { [field: string]: EventPattern | PatternValue[] };
@@ -83,82 +87,303 @@ export function objectCreatedPattern(args: ObjectCreatedPatternArgs, label = `ob
 
 /** True when `event` matches `pattern`, by EventBridge's documented operators (see the top of this file). */
 export function matchesEventPattern(pattern: EventPattern, event: unknown): boolean {
-    return matchObject(pattern, event);
+    return matchesContentFilter(pattern, event, EVENTBRIDGE_DIALECT);
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+// ---------------------------------------------------------------------------------------------
+// The content-filter core shared by EventBridge event patterns and SNS filter policies.
+//
+// Both services document the same grammar (SNS message filtering and EventBridge patterns come from
+// the same rule language): fields ANDed, an array's values ORed, exact case-sensitive values,
+// `prefix`, `suffix`, `equals-ignore-case`, `anything-but`, `exists`, and an array in the message
+// matching when one of its elements does. Where the two services' documentation differs, a
+// dialect says which behaviour applies; the SNS dialect lives in filter-policies.ts.
+// ---------------------------------------------------------------------------------------------
+
+/** A rule: a pattern or a filter policy. Leaves are arrays of conditions, inner objects nest. */
+export type ContentFilter = { [field: string]: unknown };
+
+/** Where one service's documented filter grammar differs from the other's. */
+export interface ContentFilterDialect {
+    /** Names the rule in errors: "event pattern", "filter policy". */
+    readonly label: string;
+    /** Ends the refusal of an operator: "this matcher", "Amazon SNS". */
+    readonly refusedBy: string;
+    /** The operators a condition object may use; any other is refused with a one-line error. */
+    readonly operators: ReadonlySet<string>;
+    /** Whether `prefix` / `suffix` also take `{ "equals-ignore-case": s }` (EventBridge does, SNS does not). */
+    readonly caseInsensitiveAffixes: boolean;
+    /** The operators `anything-but` may wrap, as in `{ "anything-but": { "prefix": "x" } }`. */
+    readonly anythingBut: ReadonlySet<string>;
+    /**
+     * `anything-but` against an array in the message: "some" matches when some element is not
+     * excluded; "none" only when no element is excluded.
+     */
+    readonly anythingButOnArrays: "some" | "none";
+    /** Whether a `"$or": [{...}, {...}]` key ORs its alternatives (else "$or" is an ordinary field name). */
+    readonly orOperator: boolean;
+    /** Operators reserved as keywords (an `$or` alternative using one is not an alternative). */
+    readonly keywords: ReadonlySet<string>;
+    /** Bounds of the numbers a `numeric` condition may name, when the service documents them. */
+    readonly numericBounds?: readonly [number, number];
+}
+
+/** EventBridge, restricted to the operators this matcher implements (numeric, cidr, wildcard and $or are refused). */
+export const EVENTBRIDGE_DIALECT: ContentFilterDialect = {
+    label: "event pattern",
+    refusedBy: "this matcher",
+    operators: new Set(["prefix", "suffix", "equals-ignore-case", "anything-but", "exists"]),
+    caseInsensitiveAffixes: true,
+    anythingBut: new Set(["prefix", "suffix", "equals-ignore-case"]),
+    anythingButOnArrays: "some",
+    orOperator: false,
+    keywords: new Set(["prefix", "suffix", "equals-ignore-case", "anything-but", "exists", "numeric", "cidr", "wildcard"]),
+};
+
+/**
+ * True when `message` matches `rule` in `dialect`. The rule is checked first, whatever the message:
+ * an operator the dialect does not know is refused rather than guessed.
+ */
+export function matchesContentFilter(rule: ContentFilter, message: unknown, dialect: ContentFilterDialect): boolean {
+    checkContentFilter(rule, dialect);
+    return matchObject(rule, message, dialect);
+}
+
+/** Throws a one-line InvalidArgument when `rule` uses a shape or operator `dialect` does not accept. */
+export function checkContentFilter(rule: ContentFilter, dialect: ContentFilterDialect): void {
+    for (const [field, expected] of Object.entries(rule)) {
+        if (isOrAlternatives(field, expected, dialect)) {
+            for (const alternative of expected) checkContentFilter(alternative, dialect);
+        } else if (Array.isArray(expected)) {
+            for (const condition of expected) checkCondition(condition, dialect);
+        } else if (isPlainObject(expected)) {
+            checkContentFilter(expected, dialect);
+        } else {
+            throw new InvalidArgument(`${dialect.label} field "${field}" must be an array or an object, got ${JSON.stringify(expected)}`);
+        }
+    }
+}
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
     return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function matchObject(pattern: EventPattern, event: unknown): boolean {
-    // Fields are ANDed.
-    for (const [field, expected] of Object.entries(pattern)) {
-        const value = isPlainObject(event) ? event[field] : undefined;
-        if (Array.isArray(expected)) {
-            if (!matchField(expected, value)) return false;
-        } else if (isPlainObject(expected)) {
-            if (!isPlainObject(value) || !matchObject(expected, value)) return false;
-        } else {
-            throw new Error(`event pattern field "${field}" must be an array or an object, got ${JSON.stringify(expected)}`);
-        }
-    }
-    return true;
+/**
+ * SNS ("AND/OR logic", OR operator): "$or" is an OR only when it holds an array of at least two
+ * objects, none of which uses a reserved keyword as a field name; otherwise it is a normal field.
+ */
+function isOrAlternatives(field: string, value: unknown, dialect: ContentFilterDialect): value is ContentFilter[] {
+    return (
+        dialect.orOperator &&
+        field === "$or" &&
+        Array.isArray(value) &&
+        value.length >= 2 &&
+        value.every((alt) => isPlainObject(alt) && Object.keys(alt).every((k) => !dialect.keywords.has(k)))
+    );
 }
 
-/** Values in one array are ORed; an array in the event matches if any element does. */
-function matchField(conditions: PatternValue[], value: unknown): boolean {
+function checkCondition(condition: unknown, dialect: ContentFilterDialect): void {
+    const { label, refusedBy } = dialect;
+    if (condition === null || ["string", "number", "boolean"].includes(typeof condition)) return; // exact value
+    if (!isPlainObject(condition)) throw new InvalidArgument(`${label} condition ${JSON.stringify(condition)} must be a string, number, true, false, null or an operator object`);
+    const operators = Object.keys(condition);
+    if (operators.length !== 1) throw new InvalidArgument(`${label} condition ${JSON.stringify(condition)} must have exactly one operator`);
+    const [op] = operators;
+    const arg = condition[op];
+    if (!dialect.operators.has(op)) throw new InvalidArgument(`${label} operator "${op}" is not supported by ${refusedBy}`);
+    const bad = (what: string) => new InvalidArgument(`${label} ${op} ${JSON.stringify(arg)}: ${what}`);
+    switch (op) {
+        case "exists":
+            if (typeof arg !== "boolean") throw bad("expected true or false");
+            return;
+        case "equals-ignore-case":
+            if (typeof arg !== "string") throw bad("expected a string");
+            return;
+        case "prefix":
+        case "suffix":
+            if (typeof arg === "string") return;
+            if (dialect.caseInsensitiveAffixes && isPlainObject(arg) && Object.keys(arg).length === 1 && typeof arg["equals-ignore-case"] === "string") return;
+            throw bad(dialect.caseInsensitiveAffixes ? 'expected a string or { "equals-ignore-case": string }' : `expected a string (${refusedBy} has no case-insensitive ${op})`);
+        case "anything-but":
+            if (typeof arg === "string" || typeof arg === "number") return;
+            if (Array.isArray(arg)) {
+                if (arg.length === 0 || !arg.every((v) => typeof v === "string" || typeof v === "number")) throw bad("expected a non-empty list of strings or numbers");
+                return;
+            }
+            if (isPlainObject(arg) && Object.keys(arg).length === 1) {
+                const [inner] = Object.keys(arg);
+                if (!dialect.anythingBut.has(inner)) throw new InvalidArgument(`${label} operator "anything-but" with "${inner}" is not supported by ${refusedBy}`);
+                if (typeof arg[inner] !== "string") throw bad(`expected a string for ${inner}`);
+                return;
+            }
+            throw bad("expected a string, a number, a list of them, or one wrapped operator");
+        case "numeric":
+            checkNumeric(arg, dialect, bad);
+            return;
+        case "cidr":
+            if (typeof arg !== "string" || !parseCidr(arg)) throw bad("expected an IPv4 or IPv6 network in CIDR notation, e.g. 10.0.0.0/24");
+            return;
+        default:
+            // A dialect listing an operator this core does not implement is a programming error.
+            throw new InvalidArgument(`${label} operator "${op}" is not implemented by this matcher`);
+    }
+}
+
+const LOWER_BOUNDS = new Set([">", ">="]);
+const UPPER_BOUNDS = new Set(["<", "<="]);
+
+/** `["=", n]`, `[op, n]`, or a range `[">" | ">=", low, "<" | "<=", high]` with low < high. */
+function checkNumeric(arg: unknown, dialect: ContentFilterDialect, bad: (what: string) => Error): void {
+    const shape = "expected [op, number] or [\">\"|\">=\", low, \"<\"|\"<=\", high]";
+    if (!Array.isArray(arg) || (arg.length !== 2 && arg.length !== 4)) throw bad(shape);
+    for (let i = 0; i < arg.length; i += 2) {
+        const [op, n] = [arg[i], arg[i + 1]];
+        const allowed = arg.length === 2 ? ["=", "<", "<=", ">", ">="].includes(op) : i === 0 ? LOWER_BOUNDS.has(op) : UPPER_BOUNDS.has(op);
+        if (!allowed || typeof n !== "number" || !Number.isFinite(n)) throw bad(shape);
+        const bounds = dialect.numericBounds;
+        if (bounds && (n < bounds[0] || n > bounds[1])) throw bad(`${n} is outside the documented range ${bounds[0]} to ${bounds[1]}`);
+    }
+    if (arg.length === 4 && !(arg[1] < arg[3])) throw bad("the lower bound must be below the upper bound");
+}
+
+function matchObject(rule: ContentFilter, message: unknown, dialect: ContentFilterDialect): boolean {
+    // Fields are ANDed.
+    return Object.entries(rule).every(([field, expected]) => {
+        if (isOrAlternatives(field, expected, dialect)) return expected.some((alternative) => matchObject(alternative, message, dialect));
+        const value = isPlainObject(message) ? message[field] : undefined;
+        if (Array.isArray(expected)) return matchField(expected, value, dialect);
+        // A nested rule: an array of objects matches when one of its objects matches the whole
+        // nested rule; a missing (or non-object) value leaves every nested field absent, so only
+        // conditions that accept an absent field (`"exists": false`) can match.
+        if (Array.isArray(value) && value.some(isPlainObject)) return value.some((v) => isPlainObject(v) && matchObject(expected as ContentFilter, v, dialect));
+        return matchObject(expected as ContentFilter, isPlainObject(value) ? value : undefined, dialect);
+    });
+}
+
+/** Values in one array are ORed; an array in the message matches if any element does. */
+function matchField(conditions: unknown[], value: unknown, dialect: ContentFilterDialect): boolean {
+    // `exists` tests a leaf: an object value is not a leaf. Every other condition needs the field.
     const present = value !== undefined && !isPlainObject(value);
+    const values = Array.isArray(value) ? value : [value];
     return conditions.some((condition) => {
         if (isPlainObject(condition) && "exists" in condition) return condition.exists === present;
         if (!present) return false;
-        const values = Array.isArray(value) ? value : [value];
+        if (isPlainObject(condition) && "anything-but" in condition) {
+            const notExcluded = (v: unknown) => !excludedBy(condition["anything-but"], v);
+            return dialect.anythingButOnArrays === "none" ? values.length > 0 && values.every(notExcluded) : values.some(notExcluded);
+        }
         return values.some((v) => matchCondition(condition, v));
     });
 }
 
-function matchCondition(condition: PatternValue, value: unknown): boolean {
+function matchCondition(condition: unknown, value: unknown): boolean {
     if (!isPlainObject(condition)) return condition === value; // exact, case-sensitive
-    const operators = Object.keys(condition);
-    if (operators.length !== 1) throw new Error(`event pattern condition ${JSON.stringify(condition)} must have exactly one operator`);
-    const [op] = operators;
+    const [op] = Object.keys(condition);
     const arg = condition[op];
     switch (op) {
         case "prefix":
-            return typeof value === "string" && textOperator(arg, (a, ignoreCase) => fold(value, ignoreCase).startsWith(fold(a, ignoreCase)));
+            return typeof value === "string" && affix(arg, value, (v, a) => v.startsWith(a));
         case "suffix":
-            return typeof value === "string" && textOperator(arg, (a, ignoreCase) => fold(value, ignoreCase).endsWith(fold(a, ignoreCase)));
+            return typeof value === "string" && affix(arg, value, (v, a) => v.endsWith(a));
         case "equals-ignore-case":
-            return typeof value === "string" && typeof arg === "string" && value.toLowerCase() === arg.toLowerCase();
-        case "anything-but":
-            return anythingBut(arg, value);
+            return typeof value === "string" && value.toLowerCase() === (arg as string).toLowerCase();
+        case "numeric":
+            return typeof value === "number" && matchNumeric(arg as (string | number)[], value);
+        case "cidr":
+            return typeof value === "string" && inCidr(arg as string, value);
         default:
-            throw new Error(`event pattern operator "${op}" is not supported by this matcher`);
+            return false; // unreachable: checkCondition refused it
     }
 }
 
-function fold(s: string, ignoreCase: boolean): string {
-    return ignoreCase ? s.toLowerCase() : s;
+/** `"x"` is case-sensitive; `{ "equals-ignore-case": "x" }` (EventBridge) ignores case. */
+function affix(arg: unknown, value: string, test: (value: string, arg: string) => boolean): boolean {
+    if (typeof arg === "string") return test(value, arg);
+    const text = (arg as Record<string, string>)["equals-ignore-case"];
+    return test(value.toLowerCase(), text.toLowerCase());
 }
 
-/** `"x"` is case-sensitive; `{ "equals-ignore-case": "x" }` ignores case. */
-function textOperator(arg: unknown, test: (text: string, ignoreCase: boolean) => boolean): boolean {
-    if (typeof arg === "string") return test(arg, false);
-    if (isPlainObject(arg) && typeof arg["equals-ignore-case"] === "string" && Object.keys(arg).length === 1) return test(arg["equals-ignore-case"], true);
-    throw new Error(`event pattern prefix/suffix argument ${JSON.stringify(arg)} is not supported by this matcher`);
+/** True when `value` is one `anything-but` excludes. A wrapped prefix/suffix only excludes strings. */
+function excludedBy(arg: unknown, value: unknown): boolean {
+    if (Array.isArray(arg)) return arg.includes(value);
+    if (!isPlainObject(arg)) return arg === value;
+    const [op] = Object.keys(arg);
+    const text = arg[op] as string;
+    if (typeof value !== "string") return true; // a non-string neither begins nor ends with text: EventBridge's matcher never matched it
+    if (op === "prefix") return value.startsWith(text);
+    if (op === "suffix") return value.endsWith(text);
+    return value.toLowerCase() === text.toLowerCase(); // equals-ignore-case
 }
 
-function anythingBut(arg: unknown, value: unknown): boolean {
-    if (Array.isArray(arg)) return !arg.includes(value);
-    if (isPlainObject(arg)) {
-        const [op, ...rest] = Object.keys(arg);
-        if (rest.length === 0 && typeof arg[op] === "string" && typeof value === "string") {
-            const text = arg[op] as string;
-            if (op === "prefix") return !value.startsWith(text);
-            if (op === "suffix") return !value.endsWith(text);
-            if (op === "equals-ignore-case") return value.toLowerCase() !== text.toLowerCase();
-        }
-        if (rest.length === 0 && typeof value !== "string" && ["prefix", "suffix", "equals-ignore-case"].includes(op)) return false;
-        throw new Error(`event pattern anything-but argument ${JSON.stringify(arg)} is not supported by this matcher`);
+/** Compared at five decimal places, the accuracy SNS documents for numeric matching. */
+function matchNumeric(terms: (string | number)[], value: number): boolean {
+    const q = (n: number) => Math.round(n * 1e5);
+    for (let i = 0; i < terms.length; i += 2) {
+        const [op, n] = [terms[i] as string, q(terms[i + 1] as number)];
+        const v = q(value);
+        const ok = op === "=" ? v === n : op === "<" ? v < n : op === "<=" ? v <= n : op === ">" ? v > n : v >= n;
+        if (!ok) return false;
     }
-    return arg !== value;
+    return true;
+}
+
+function parseCidr(cidr: string): { address: string; bits: number; family: "ipv4" | "ipv6" } | undefined {
+    const [address, bitsText, ...rest] = cidr.split("/");
+    const version = isIP(address ?? "");
+    const bits = Number(bitsText);
+    if (rest.length || !version || !/^\d+$/.test(bitsText ?? "") || bits > (version === 4 ? 32 : 128)) return undefined;
+    return { address, bits, family: version === 4 ? "ipv4" : "ipv6" };
+}
+
+function inCidr(cidr: string, value: string): boolean {
+    const net = parseCidr(cidr)!;
+    if (isIP(value) !== (net.family === "ipv4" ? 4 : 6)) return false;
+    const list = new BlockList();
+    list.addSubnet(net.address, net.bits, net.family);
+    return list.check(value, net.family);
+}
+
+/** An EventBridge target's input transformer: JSON paths into the event, and a template using them. */
+export interface InputTransformer {
+    inputPaths: Record<string, string>;
+    inputTemplate: string;
+}
+
+/**
+ * The uploads envelope: `{"objectKey": <the S3 key>, "event": <the whole Object Created event>}`.
+ * It lifts the key to the top of the message, so an SNS subscription can filter on it at depth 1:
+ * SNS counts each value of a nested MessageBody key once per level of depth toward its 150
+ * combinations, and the 56 spellings of five image suffixes in any case, at `detail.object.key`
+ * (depth 3), would count 168. Consumers read the event from `event`, unchanged.
+ */
+export const OBJECT_KEY_ENVELOPE: InputTransformer = {
+    inputPaths: { objectKey: "$.detail.object.key" },
+    inputTemplate: '{"objectKey": <objectKey>, "event": <aws.events.event.json>}',
+};
+
+const PLACEHOLDER = /<([A-Za-z0-9_.-]+)>/g;
+const SIMPLE_PATH = /^\$(\.[A-Za-z0-9_-]+)+$/;
+
+/**
+ * What EventBridge delivers for `event` through a JSON input template, as its documentation for
+ * input transformation describes: each `<name>` of `inputPaths` becomes the JSON value its path
+ * selects (strings quoted and escaped), `<aws.events.event.json>` the whole event as JSON. Only
+ * dotted paths (`$.a.b`) and unquoted placeholders are modelled; anything else, or a path the event
+ * lacks, is refused rather than guessed.
+ */
+export function applyInputTransformer(transformer: InputTransformer, event: Record<string, unknown>): string {
+    const values: Record<string, string> = { "aws.events.event.json": JSON.stringify(event) };
+    for (const [name, path] of Object.entries(transformer.inputPaths)) {
+        if (!SIMPLE_PATH.test(path)) throw new Error(`applyInputTransformer: path ${path} of <${name}> is not a dotted path ($.a.b), which is all this model reads`);
+        let value: unknown = event;
+        for (const step of path.slice(2).split(".")) value = isPlainObject(value) ? value[step] : undefined;
+        if (value === undefined) throw new Error(`applyInputTransformer: the event has nothing at ${path} for <${name}>`);
+        values[name] = JSON.stringify(value);
+    }
+    const text = transformer.inputTemplate.replace(PLACEHOLDER, (whole, name: string) => {
+        if (!(name in values)) throw new Error(`applyInputTransformer: ${whole} is neither an input path nor a modelled reserved variable`);
+        return values[name];
+    });
+    JSON.parse(text); // the template must give JSON, as SNS MessageBody filtering needs
+    return text;
 }

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EncryptedTopic } from "./encrypted-topic";
+import { checkFilterPolicy } from "./filter-policies";
 import { QueueWithDlq } from "./queue-with-dlq";
 
 export interface FanOutSubscriber {
@@ -35,6 +36,10 @@ export class FanOutTopic extends pulumi.ComponentResource {
 
     constructor(name: string, args: FanOutTopicArgs, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:FanOutTopic", name, {}, opts);
+        // A policy SNS would refuse fails here, in one line, instead of halfway through `pulumi up`.
+        for (const [role, sub] of Object.entries(args.subscribers)) {
+            if (sub.filterPolicy) checkFilterPolicy(sub.filterPolicy, sub.filterPolicyScope ?? "MessageAttributes", `FanOutTopic "${name}": subscriber "${role}": filterPolicy`);
+        }
         this.topic = new EncryptedTopic(`${name}-topic`, { kmsKeyDeletionWindowDays: args.kmsKeyDeletionWindowDays, protect: args.protect }, { parent: this });
         this.arn = this.topic.arn;
         for (const [role, sub] of Object.entries(args.subscribers)) {

@@ -47,6 +47,14 @@ export interface LambdaFunctionArgs {
     reservedConcurrency?: pulumi.Input<number>;
     /** Packages esbuild leaves out besides the AWS SDK v3 (native modules shipped in a layer). Default none. */
     external?: string[];
+    /**
+     * With `entry`: installed packages with native code (e.g. `sharp`), shipped in the function's
+     * archive under node_modules/ with their dependencies, for this function's `architecture`
+     * (linux, glibc). The machine that bundles must have that platform's binaries installed
+     * (`npm install --os=linux --cpu=arm64 sharp` for arm64 on an x64 machine); the build fails
+     * in one line naming the missing package otherwise. Default none.
+     */
+    nativePackages?: string[];
     /** Lambda layers, e.g. for a native module left external. Default none. */
     layers?: pulumi.Input<string>[];
     /** Set Pulumi `protect` on the log group. Default false. */
@@ -93,6 +101,9 @@ export class LambdaFunction extends pulumi.ComponentResource {
         if (!args.entry === !args.callback) {
             throw new InvalidArgument(`${label}: expected exactly one of entry (a handler file to bundle) or callback (an inline function)`);
         }
+        if (args.callback && args.nativePackages?.length) {
+            throw new InvalidArgument(`${label}: nativePackages needs entry (a bundled handler); a callback's packages go in callbackPackages`);
+        }
         checkOneOf(`${label}: runtime`, args.runtime, LAMBDA_RUNTIMES);
         checkOneOf(`${label}: architecture`, args.architecture, LAMBDA_ARCHITECTURES);
         checkInteger(`${label}: memorySizeMb`, args.memorySizeMb, LAMBDA_LIMITS.memorySizeMb);
@@ -133,7 +144,13 @@ export class LambdaFunction extends pulumi.ComponentResource {
         // The role's policy and the log group must exist before the first invocation writes logs.
         const fnOpts = { parent: this, dependsOn: [policy, this.logGroup] };
         if (args.entry) {
-            const bundle = pulumi.output(bundleFunction(args.entry, { external: args.external }));
+            const bundle = pulumi.output(
+                bundleFunction(args.entry, {
+                    external: args.external,
+                    nativePackages: args.nativePackages,
+                    architecture: args.architecture ?? LAMBDA_DEFAULTS.architecture,
+                }),
+            );
             this.codeSha256 = bundle.sha256;
             this.function = new aws.lambda.Function(
                 `${name}-function`,

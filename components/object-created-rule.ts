@@ -3,13 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { AlarmSpec, createAlarm, countAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
 import { ALARM_DEFAULTS, EVENT_TARGET_DEFAULTS, EVENT_TARGET_LIMITS } from "./defaults";
-import { objectCreatedPattern } from "./event-patterns";
+import { InputTransformer, objectCreatedPattern } from "./event-patterns";
 import { policyDocument } from "./policy-documents";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { SecureBucket } from "./secure-bucket";
 import { checkInteger } from "./validation";
-
-
 
 /** Something EventBridge can publish to that grants it per source ARN (FanOutTopic, EncryptedTopic). */
 export interface PublishableTopic {
@@ -35,6 +33,11 @@ export interface ObjectCreatedRuleArgs {
     /** Leave out keys beginning with this (one prefix), e.g. where a consumer writes back. Default: none. */
     excludePrefixes?: string[];
     target: ObjectCreatedTarget;
+    /**
+     * Reshape what the target receives (e.g. OBJECT_KEY_ENVELOPE, for SNS filtering on the key).
+     * Default: the Object Created event as EventBridge emits it.
+     */
+    inputTransformer?: InputTransformer;
     /** Retry policy of the target. Defaults: 3600 s maximum event age, 24 attempts. */
     retryPolicy?: { maximumEventAgeInSeconds?: number; maximumRetryAttempts?: number };
     /** Set Pulumi `protect` on the undelivered-events queues. Default false. */
@@ -109,6 +112,7 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
                     maximumRetryAttempts: args.retryPolicy?.maximumRetryAttempts ?? EVENT_TARGET_DEFAULTS.maximumRetryAttempts,
                 },
                 deadLetterConfig: { arn: this.undelivered.arn },
+                inputTransformer: args.inputTransformer,
             },
             { parent: this },
         );

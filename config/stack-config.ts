@@ -48,6 +48,9 @@ export interface StackConfig {
     apiQuotaLimit: number;
     apiQuotaPeriod: "DAY" | "WEEK" | "MONTH";
     manageApiGatewayAccount: boolean;
+    imageMaxBytes: number;
+    thumbnailSizePx: number;
+    imageProcessorMemoryMb: number;
     protectStatefulResources: boolean;
 }
 
@@ -144,6 +147,10 @@ const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     apiQuotaLimit: integer(API_LIMITS.quotaLimit),
     apiQuotaPeriod: oneOf(["DAY", "WEEK", "MONTH"] as const),
     manageApiGatewayAccount: boolean,
+    // Stricter than the handler's own bounds: a bigger image needs more memory than config offers here.
+    imageMaxBytes: integer([1024, 200 * 1024 * 1024]),
+    thumbnailSizePx: integer([16, 4096]),
+    imageProcessorMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
     protectStatefulResources: boolean,
 };
 

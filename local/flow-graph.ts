@@ -127,6 +127,12 @@ export function buildFlowGraph(plan: Plan): FlowGraph {
                 addEdge(rule, resolve(field(inputs.deadLetterConfig, "arn")), "failure", "undeliverable");
                 break;
             }
+            case "aws:apigateway/integration:Integration": {
+                // An SQS service integration names its queue in the URI: .../sqs:path/<account>/<queue name>.
+                const queue = /:sqs:path\/[0-9]+\/([^/]+)$/.exec(str(inputs.uri) ?? "")?.[1];
+                addEdge(resolve(inputs.restApi, "api"), resolve(queue, "queue"), "data", "sends");
+                break;
+            }
             case "aws:lambda/function:Function":
                 for (const w of writesByRole.get(str(inputs.role) ?? "") ?? []) {
                     addEdge(nodeOfUrn.get(r.urn), w.to, "data", w.verb);

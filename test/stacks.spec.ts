@@ -4,10 +4,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { REPO_ROOT } from "../local/engine";
+import { API_MESSAGE_SCHEMA } from "../functions/api-consumer/message-schema";
+import { REPO_ROOT, evaluateStack } from "../local/engine";
 import { readProject } from "../local/stack-files";
 import { Plan } from "../local/plan";
-import { one, ofType } from "./support/pulumi-harness";
+import { one, ofType, policyOf } from "./support/pulumi-harness";
 import { stackPlan } from "./support/stack-plans";
 
 const run = promisify(execFile);
@@ -37,8 +38,8 @@ describe("stacks evaluated from their YAML files", () => {
 
     it("applies each stack's values where dev and prod differ", () => {
         const retention = (p: Plan) => ofType(p, "aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays);
-        expect(retention(dev)).to.deep.equal([14, 14, 14]);
-        expect(retention(prod)).to.deep.equal([365, 365, 365]);
+        expect(retention(dev)).to.deep.equal([14, 14, 14, 14, 14]);
+        expect(retention(prod)).to.deep.equal([365, 365, 365, 365, 365]);
         const stream = (p: Plan) => one(p, "aws:kinesis/stream:Stream", "events-stream").inputs;
         expect(stream(dev)).to.deep.include({ name: "EventStream", streamModeDetails: { streamMode: "PROVISIONED" }, shardCount: 1, retentionPeriod: 24 });
         expect(stream(prod)).to.deep.include({ name: "EventStream", streamModeDetails: { streamMode: "ON_DEMAND" }, retentionPeriod: 168 });
@@ -71,33 +72,61 @@ describe("stacks evaluated from their YAML files", () => {
         expect(protectedOnes(dev).some(Boolean)).to.equal(false);
     });
 
-    it("deploys an inline images consumer that reports only its bad messages", async () => {
-        // The closure exactly as CallbackFunction serialized it into the archive.
-        const code = one(dev, "aws:lambda/function:Function", "images-consumer-function").inputs.code as { archive: string[]; files: Record<string, string> };
-        expect(code.archive).to.deep.equal(["__index.js"]);
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "inline-"));
-        fs.writeFileSync(path.join(dir, "__index.js"), code.files["__index.js"]);
-        const { handler } = require(path.join(dir, "__index.js"));
-        const body = JSON.stringify({ detail: { bucket: { name: "uploads" }, object: { key: "a.png", size: 3 } } });
-        const records = [
-            { messageId: "ok", body },
-            { messageId: "not-json", body: "<oops>" },
-            { messageId: "no-detail", body: "{}" },
-        ];
-        const silenced = [console.log, console.error];
-        console.log = console.error = () => undefined;
-        try {
-            expect(await handler({ Records: records })).to.deep.equal({ batchItemFailures: [{ itemIdentifier: "not-json" }, { itemIdentifier: "no-detail" }] });
-        } finally {
-            [console.log, console.error] = silenced;
-            fs.rmSync(dir, { recursive: true, force: true });
-        }
+    it("runs the image processor on x86_64 with sharp in its archive, reading uploads and writing only under thumbnails/", () => {
+        const fn = one(dev, "aws:lambda/function:Function", "images-consumer-function");
+        expect(fn.inputs).to.deep.include({ architectures: ["x86_64"], memorySize: 1024, timeout: 60 });
+        expect((fn.inputs.environment as { variables: Record<string, string> }).variables).to.deep.include({
+            DERIVED_PREFIX: "thumbnails/",
+            THUMBNAIL_SIZE: "256",
+            MAX_IMAGE_BYTES: "20971520",
+        });
+        const bucketArn = one(dev, "aws:s3/bucket:Bucket", "uploads-bucket").outputs.arn;
+        const statements = policyOf(one(dev, "aws:iam/rolePolicy:RolePolicy", "images-consumer-policy")).Statement.filter((st) =>
+            (st.Action as string[]).some((a) => a.startsWith("s3:")),
+        );
+        expect(statements).to.deep.equal([
+            { Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: [`${bucketArn}/*`] },
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn] },
+            { Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${bucketArn}/thumbnails/*`] },
+        ]);
+    });
+
+    it("lets the audit logger put items in the audit table only, and names the table for it", () => {
+        const table = one(dev, "aws:dynamodb/table:Table", "audit-records-table");
+        expect(table.inputs).to.deep.include({ hashKey: "auditId", billingMode: "PAY_PER_REQUEST" });
+        const fn = one(dev, "aws:lambda/function:Function", "audit-consumer-function");
+        expect((fn.inputs.environment as { variables: Record<string, string> }).variables.AUDIT_TABLE_NAME).to.equal(table.outputs.name);
+        const dynamo = policyOf(one(dev, "aws:iam/rolePolicy:RolePolicy", "audit-consumer-policy")).Statement.filter((st) =>
+            (st.Action as string[]).some((a) => a.startsWith("dynamodb:")),
+        );
+        expect(dynamo).to.deep.equal([{ Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: [table.outputs.arn] }]);
+    });
+
+    it("puts the API in front of the api queue with the consumer's own schema, config throttles, and the account logging role first", () => {
+        const model = one(dev, "aws:apigateway/model:Model", "messages-model");
+        expect(JSON.parse(model.inputs.schema as string)).to.deep.equal(JSON.parse(JSON.stringify(API_MESSAGE_SCHEMA)));
+        const plan = one(dev, "aws:apigateway/usagePlan:UsagePlan", "messages-usage-plan").inputs;
+        expect(plan).to.deep.include({ throttleSettings: { rateLimit: 50, burstLimit: 100 }, quotaSettings: { limit: 100000, period: "DAY" } });
+        const account = one(dev, "aws:apigateway/account:Account", "api-gateway-account-account");
+        expect(one(dev, "aws:apigateway/stage:Stage", "messages-stage").dependencies).to.include(account.urn);
+        const fn = one(dev, "aws:lambda/function:Function", "api-consumer-function");
+        expect((fn.inputs.environment as { variables: Record<string, string> }).variables.DEAD_LETTER_QUEUE_URL).to.equal(one(dev, "aws:sqs/queue:Queue", "api-dlq").outputs.url);
+    });
+
+    it("leaves the account's API Gateway logging role to another stack when told to", async () => {
+        const without = await evaluateStack({ stack: "dev", overrides: { "event-pipelines:manageApiGatewayAccount": false } });
+        expect(ofType(without, "aws:apigateway/account:Account")).to.have.length(0);
+        expect(one(without, "aws:apigateway/stage:Stage", "messages-stage").dependencies.some((d) => d.includes("ApiGatewayAccount"))).to.equal(false);
     });
 
     it("exports the stack outputs", () => {
         expect(Object.keys(dev.outputs).sort()).to.deep.equal([
             "alertTopicArn",
+            "apiKeyId",
+            "apiQueueUrl",
+            "api_endpoint",
             "auditQueueUrl",
+            "auditTableName",
             "eventRejectsTableName",
             "eventStreamArn",
             "eventStreamKeyArn",
@@ -109,6 +138,9 @@ describe("stacks evaluated from their YAML files", () => {
         ]);
         expect(dev.outputs).to.deep.include({ eventStreamName: "EventStream", eventTableName: "EventLogs", eventRejectsTableName: "EventLogsRejected" });
         expect(dev.outputs.uploadsTopicArn).to.equal(one(dev, "aws:sns/topic:Topic", "uploads-topic-sns").outputs.arn);
+        const api = one(dev, "aws:apigateway/restApi:RestApi", "messages-api");
+        expect(dev.outputs.api_endpoint).to.equal(`https://${api.outputs.id}.execute-api.us-east-1.amazonaws.com/v1`);
+        expect(dev.outputs.apiKeyId).to.equal(one(dev, "aws:apigateway/apiKey:ApiKey", "messages-api-key").outputs.id);
     });
 });
 

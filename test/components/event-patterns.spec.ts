@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { EventPattern, matchesEventPattern, objectCreatedPattern } from "../../components/event-patterns";
+import { EventPattern, OBJECT_KEY_ENVELOPE, applyInputTransformer, matchesEventPattern, objectCreatedPattern } from "../../components/event-patterns";
 
 // Routing semantics. The matcher implements AWS's documented EventBridge content-filtering
 // operators ("Comparison operators for use in event patterns in Amazon EventBridge",
@@ -178,6 +178,24 @@ describe("event patterns", () => {
 
         it("refuses operators it does not implement rather than guessing", () => {
             expect(() => matchesEventPattern({ detail: { n: [{ numeric: [">", 1] }] } }, event)).to.throw(/operator "numeric" is not supported/);
+        });
+    });
+
+    describe("applyInputTransformer (EventBridge input transformation, JSON templates)", () => {
+        const event = { source: "aws.s3", detail: { object: { key: 'odd "name"\\.jpg', size: 3 } } };
+
+        it("puts each path's JSON value in place of its placeholder, and the whole event for <aws.events.event.json>", () => {
+            const text = applyInputTransformer(OBJECT_KEY_ENVELOPE, event);
+            expect(JSON.parse(text)).to.deep.equal({ objectKey: 'odd "name"\\.jpg', event });
+            const sized = applyInputTransformer({ inputPaths: { n: "$.detail.object.size", o: "$.detail.object" }, inputTemplate: '{"n": <n>, "o": <o>}' }, event);
+            expect(JSON.parse(sized)).to.deep.equal({ n: 3, o: event.detail.object });
+        });
+
+        it("refuses what it does not model, or a path the event lacks, rather than guessing", () => {
+            expect(() => applyInputTransformer({ inputPaths: { k: "$.detail.missing" }, inputTemplate: '{"k": <k>}' }, event)).to.throw(/the event has nothing at \$\.detail\.missing for <k>/);
+            expect(() => applyInputTransformer({ inputPaths: { k: "$.detail['object']" }, inputTemplate: '{"k": <k>}' }, event)).to.throw(/is not a dotted path/);
+            expect(() => applyInputTransformer({ inputPaths: {}, inputTemplate: '{"t": <aws.events.rule-name>}' }, event)).to.throw(/<aws\.events\.rule-name> is neither an input path nor a modelled reserved variable/);
+            expect(() => applyInputTransformer({ inputPaths: { k: "$.source" }, inputTemplate: "key <k>" }, event)).to.throw(SyntaxError);
         });
     });
 });

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { FanOutTopic } from "../../components/fan-out-topic";
+import { anyCaseSuffixes } from "../../components/filter-policies";
 import { PolicyStatement } from "../../components/policy-documents";
 import { QueueWithDlq } from "../../components/queue-with-dlq";
 import { Plan, PlannedResource } from "../../local/plan";
@@ -164,5 +165,16 @@ describe("FanOutTopic", () => {
             const sids = statements.map((s) => s.Sid);
             expect(new Set(sids).size).to.equal(sids.length);
         });
+    });
+
+    it("refuses a filter policy SNS would refuse, naming the topic and subscriber, before any resource", async () => {
+        let message = "";
+        await record(() => {
+            const q = new QueueWithDlq("images", { alertTopicArn: ALERT_TOPIC_ARN });
+            new FanOutTopic("uploads", {
+                subscribers: { images: { queue: q, filterPolicyScope: "MessageBody", filterPolicy: { detail: { object: { key: anyCaseSuffixes([".jpg", ".jpeg", ".png", ".gif", ".webp"]) } } } } },
+            });
+        }).catch((e: Error) => (message = e.message));
+        expect(message).to.equal('FanOutTopic "uploads": subscriber "images": filterPolicy (MessageBody): 168 value combinations exceed the 150 SNS allows (a nested key counts its values times its depth)');
     });
 });

@@ -9,6 +9,7 @@ import {
     STREAM_EVENT_SOURCE_DEFAULTS,
     API_DEFAULTS,
 } from "../../components/defaults";
+import { IMAGE_PROCESSOR_ENV } from "../../functions/image-processor/settings";
 import { CONFIG_KEYS, parseStackConfig, StackConfig } from "../../config/stack-config";
 import { readProject } from "../../local/stack-files";
 import { REPO_ROOT } from "../../local/engine";
@@ -46,6 +47,9 @@ const VALID: Record<keyof StackConfig, string> = {
     apiQuotaLimit: "100000",
     apiQuotaPeriod: "DAY",
     manageApiGatewayAccount: "true",
+    imageMaxBytes: "20971520",
+    thumbnailSizePx: "256",
+    imageProcessorMemoryMb: "1024",
     protectStatefulResources: "false",
 };
 
@@ -105,6 +109,8 @@ describe("stack config", () => {
             apiBurstLimit: API_DEFAULTS.burstLimit,
             apiQuotaLimit: API_DEFAULTS.quotaLimit,
             apiQuotaPeriod: API_DEFAULTS.quotaPeriod,
+            imageMaxBytes: Number(IMAGE_PROCESSOR_ENV.MAX_IMAGE_BYTES),
+            thumbnailSizePx: Number(IMAGE_PROCESSOR_ENV.THUMBNAIL_SIZE),
         };
         for (const [key, value] of Object.entries(componentDefaults)) {
             expect(declared[key]?.default, key).to.equal(value);
@@ -124,6 +130,7 @@ describe("stack config", () => {
         [{ apiRateLimit: "0" }, 'Invalid stack config event-pipelines:apiRateLimit = "0": expected an integer from 1 to 10000'],
         [{ apiQuotaPeriod: "YEAR" }, 'Invalid stack config event-pipelines:apiQuotaPeriod = "YEAR": expected one of DAY, WEEK, MONTH'],
         [{ manageApiGatewayAccount: "yes" }, 'Invalid stack config event-pipelines:manageApiGatewayAccount = "yes": expected true or false'],
+        [{ imageMaxBytes: "10" }, 'Invalid stack config event-pipelines:imageMaxBytes = "10": expected an integer from 1024 to 209715200'],
         [{ eventTableName: "x" }, 'Invalid stack config event-pipelines:eventTableName = "x": expected 3 to 246 letters'],
         [{ consumerBatchSize: "100" }, "Invalid stack config event-pipelines:consumerBatchingWindowSeconds = 0: expected at least 1 when consumerBatchSize (100) is above 10"],
     ];

@@ -188,6 +188,25 @@ describe("flow graph", () => {
         ]);
     });
 
+    it("links a REST API to the queue its SQS service integration sends to", () => {
+        const graph = buildFlowGraph(
+            plan([
+                resource("aws:apigateway/restApi:RestApi", "intake-api", {}, { id: "a1b2c3", name: "intake-api" }),
+                queue("intake"),
+                queue("other"),
+                resource(
+                    "aws:apigateway/integration:Integration",
+                    "intake-integration",
+                    { restApi: "a1b2c3", type: "AWS", uri: "arn:aws:apigateway:us-east-1:sqs:path/123456789012/intake" },
+                    { id: "i" },
+                ),
+                // Another kind of integration names no queue: nothing is drawn.
+                resource("aws:apigateway/integration:Integration", "mock", { restApi: "a1b2c3", type: "MOCK" }, { id: "m" }),
+            ]),
+        );
+        expect(graph.edges).to.deep.equal([{ from: "api:intake-api", to: "queue:intake", style: "data", label: "sends" }]);
+    });
+
     it("renders Mermaid with shapes, dotted failure edges and a DLQ class", () => {
         const lines = toMermaid(buildFlowGraph(fanOutPlan())).split("\n");
         expect(lines[0]).to.equal("flowchart LR");

@@ -1,0 +1,141 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from "ajv-draft-04";
+
+// The one contract of the API flow: API Gateway validates `POST /messages` bodies against this
+// schema (the ApiToQueue `requestSchema`), and the api-consumer Lambda validates every queued
+// message against the very same object, because the queue also accepts messages that never went
+// through the API (any principal allowed to SendMessage, a redrive, a schema change in flight).
+//
+// Draft 4 and only the keywords API Gateway's model validator implements: no `format`, no `$ref`,
+// no `propertyNames` (draft 6). Patterns are anchored (JSON schema patterns match anywhere) and
+// every string and map is bounded, so a valid body's content stays far below SQS's message size.
+
+/** Bounds of a valid message; the schema is built from them and the tests check them exactly. */
+export const API_MESSAGE_LIMITS = {
+    /** Characters (code points) of `message`. */
+    messageMaxLength: 4096,
+    /** Characters of `type`, e.g. "order.created". */
+    typeMaxLength: 64,
+    /** Characters of `correlationId` (a UUID, ULID or trace id fits). */
+    correlationIdMaxLength: 128,
+    /** Entries of `attributes`. */
+    attributesMaxProperties: 16,
+    /** Characters of an attribute name. */
+    attributeNameMaxLength: 64,
+    /** Characters of an attribute value. */
+    attributeValueMaxLength: 256,
+} as const;
+
+const L = API_MESSAGE_LIMITS;
+
+/** A letter, then letters, digits, dot, underscore or dash: a name that is safe in logs and metrics. */
+const NAME_PATTERN = "^[A-Za-z][A-Za-z0-9._-]*$";
+const ATTRIBUTE_NAME_PATTERN = `^[A-Za-z][A-Za-z0-9._-]{0,${L.attributeNameMaxLength - 1}}$`;
+
+/** What a client may POST, and what the consumer accepts from the queue. */
+export interface ApiMessage {
+    /** The text of the message; at least one non-blank character. */
+    message: string;
+    /** What kind of message this is, for routing and metrics. */
+    type?: string;
+    /** The client's id for tracing the message end to end. */
+    correlationId?: string;
+    /** A small map of string values. */
+    attributes?: Record<string, string>;
+}
+
+/** The JSON schema (draft 4) of a POST /messages body, for API Gateway and for the consumer. */
+export const API_MESSAGE_SCHEMA = {
+    $schema: "http://json-schema.org/draft-04/schema#",
+    title: "ApiMessage",
+    type: "object",
+    required: ["message"],
+    // `satisfies` keeps the schema's properties and the ApiMessage type in step, both ways.
+    properties: {
+        // `\S`: a message of blanks only carries nothing.
+        message: { type: "string", minLength: 1, maxLength: L.messageMaxLength, pattern: "\\S" },
+        type: { type: "string", minLength: 1, maxLength: L.typeMaxLength, pattern: NAME_PATTERN },
+        correlationId: { type: "string", minLength: 1, maxLength: L.correlationIdMaxLength, pattern: "^[A-Za-z0-9._:-]+$" },
+        attributes: {
+            type: "object",
+            maxProperties: L.attributesMaxProperties,
+            // Draft 4 has no propertyNames: names are bounded by allowing only the names that match.
+            patternProperties: { [ATTRIBUTE_NAME_PATTERN]: { type: "string", maxLength: L.attributeValueMaxLength } },
+            additionalProperties: false,
+        },
+    } satisfies Record<keyof ApiMessage, object>,
+    additionalProperties: false,
+} as const;
+
+/** Longest reason validateMessage returns: it travels as an SQS message attribute and a log field. */
+export const MAX_REASON_LENGTH = 512;
+
+/** Schema errors listed in a reason before "(+N more)". */
+const MAX_LISTED_ERRORS = 5;
+
+export type MessageCheck = { ok: true; message: ApiMessage } | { ok: false; reason: string };
+
+/**
+ * `text` on one line of at most `max` characters: control characters, line separators and lone
+ * surrogates become "?" (SQS refuses some of them in an attribute value, and a log reader must not
+ * see a forged second line); longer text is cut on a code point boundary and ends with "…".
+ */
+export function oneLine(text: string, max: number = MAX_REASON_LENGTH): string {
+    const clean = text.replace(/[\p{Cc}\p{Cs}\u2028\u2029\uFFFE\uFFFF]/gu, "?");
+    const chars = Array.from(clean);
+    return chars.length <= max ? clean : chars.slice(0, Math.max(0, max - 1)).join("") + "…";
+}
+
+let compiled: ValidateFunction<ApiMessage> | undefined;
+
+/**
+ * The compiled schema, compiled on first use so the Pulumi program that imports the schema does not
+ * pay for it; the handler calls it at cold start so a schema ajv refuses fails there, loudly.
+ */
+export function messageValidator(): ValidateFunction<ApiMessage> {
+    if (!compiled) {
+        // strict: an unknown or misplaced keyword is an error here rather than a silent no-op.
+        // allErrors: a rejected message's reason lists everything wrong with it, not just the first.
+        const ajv = new Ajv({ strict: true, allErrors: true });
+        compiled = ajv.compile<ApiMessage>(API_MESSAGE_SCHEMA);
+    }
+    return compiled;
+}
+
+/** JSON Pointer of a property under `parent` (RFC 6901 escapes). */
+const child = (parent: string, key: string) => `${parent}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`;
+
+/** One schema error as "<path>: <what is wrong>", the path naming the offending field ("(root)" for the body). */
+function describeError(e: ErrorObject): string {
+    let path = e.instancePath;
+    let text = e.message ?? e.keyword;
+    if (e.keyword === "required") {
+        path = child(path, String(e.params.missingProperty));
+        text = "is required";
+    } else if (e.keyword === "additionalProperties") {
+        path = child(path, String(e.params.additionalProperty));
+        text = path.startsWith("/attributes/")
+            ? `is not an allowed attribute name (expected ${ATTRIBUTE_NAME_PATTERN})`
+            : "is not an allowed property";
+    }
+    return `${path || "(root)"}: ${text}`;
+}
+
+/**
+ * Parses and validates one body against API_MESSAGE_SCHEMA. Pure: the parsed message, or a
+ * one-line reason of at most MAX_REASON_LENGTH characters ("body is not JSON: ..." or the schema
+ * errors, each with the path of the offending field).
+ */
+export function validateMessage(body: string): MessageCheck {
+    let json: unknown;
+    try {
+        json = JSON.parse(body);
+    } catch (err) {
+        return { ok: false, reason: oneLine(`body is not JSON: ${(err as Error).message}`) };
+    }
+    const validate = messageValidator();
+    if (validate(json)) return { ok: true, message: json };
+    const errors = validate.errors ?? [];
+    const listed = errors.slice(0, MAX_LISTED_ERRORS).map(describeError);
+    const more = errors.length > MAX_LISTED_ERRORS ? ` (+${errors.length - MAX_LISTED_ERRORS} more)` : "";
+    return { ok: false, reason: oneLine(`body does not match the message schema: ${listed.join("; ")}${more}`) };
+}

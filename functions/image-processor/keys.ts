@@ -1,0 +1,49 @@
+// Object keys the image processor reads and writes. Kept free of the AWS SDK and sharp so the
+// infrastructure (EventBridge rule, SNS filter policy, IAM grants) can import it cheaply.
+
+/** Where derived objects (thumbnail, metadata JSON) go unless DERIVED_PREFIX says otherwise. */
+export const DEFAULT_DERIVED_PREFIX = "thumbnails/";
+
+/** Key endings the images subscription lets through, compared in any letter case. */
+export const IMAGE_KEY_SUFFIXES = [".jpg", ".jpeg", ".png", ".gif", ".webp"] as const;
+
+/** S3's limit on a key, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+
+/** Thumbnail encoding: WebP is small and every current browser shows it. */
+export const THUMBNAIL_FORMAT = "webp" as const;
+export const THUMBNAIL_CONTENT_TYPE = "image/webp";
+export const METADATA_CONTENT_TYPE = "application/json";
+
+export interface DerivedKeys {
+    thumbnail: string;
+    metadata: string;
+}
+
+/**
+ * The keys written for a source key: the whole source key (extension included, so `a.jpg` and
+ * `a.png` do not collide) under the derived prefix, e.g. `photos/cat.jpg` →
+ * `thumbnails/photos/cat.jpg.thumb.webp` and `thumbnails/photos/cat.jpg.json`.
+ */
+export function derivedKeys(sourceKey: string, derivedPrefix: string = DEFAULT_DERIVED_PREFIX): DerivedKeys {
+    return {
+        thumbnail: `${derivedPrefix}${sourceKey}.thumb.${THUMBNAIL_FORMAT}`,
+        metadata: `${derivedPrefix}${sourceKey}.json`,
+    };
+}
+
+/** True for a key this function writes: processing it again would start an S3 → Lambda loop. */
+export function isDerivedKey(key: string, derivedPrefix: string = DEFAULT_DERIVED_PREFIX): boolean {
+    return key.startsWith(derivedPrefix);
+}
+
+/** True when the key ends with one of IMAGE_KEY_SUFFIXES, in any letter case (as the SNS filter matches). */
+export function hasImageSuffix(key: string): boolean {
+    const lower = key.toLowerCase();
+    return IMAGE_KEY_SUFFIXES.some((s) => lower.endsWith(s));
+}
+
+/** True when S3 accepts the key's length. */
+export function fitsS3KeyLimit(key: string): boolean {
+    return Buffer.byteLength(key, "utf8") <= MAX_KEY_BYTES;
+}

@@ -1,0 +1,50 @@
+import { expect } from "chai";
+import { parseObjectCreatedMessage } from "../../../functions/shared/object-created";
+import { objectCreatedEvent, uploadMessage } from "../../support/lambda-events";
+
+describe("parseObjectCreatedMessage (what every uploads consumer reads)", () => {
+    const expected = {
+        bucket: "uploads",
+        key: "photos/2025/cat.jpg",
+        size: 5,
+        etag: "b1946ac92492d2347c6235b4d2611184",
+        versionId: "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e",
+        sequencer: "00617F08299329D189",
+        eventTime: "2025-01-01T12:00:00Z",
+        requester: "123456789012",
+        sourceIp: "203.0.113.15",
+        eventId: "17793124-05d4-b198-2fde-7ededc63b103",
+    };
+
+    it("reads the envelope the rule's input transformer builds", () => {
+        const body = uploadMessage();
+        expect(Object.keys(JSON.parse(body))).to.deep.equal(["objectKey", "event"]);
+        expect(parseObjectCreatedMessage(body)).to.deep.equal(expected);
+    });
+
+    it("reads a bare event too (messages queued before the envelope, or their redrive)", () => {
+        expect(parseObjectCreatedMessage(JSON.stringify(objectCreatedEvent()))).to.deep.equal(expected);
+    });
+
+    it("takes IPv6 clients, which Powertools' schema alone refuses", () => {
+        const event = objectCreatedEvent();
+        event.detail["source-ip-address"] = "2001:db8::1";
+        expect(parseObjectCreatedMessage(JSON.stringify({ objectKey: event.detail.object.key, event })).sourceIp).to.equal("2001:db8::1");
+        event.detail["source-ip-address"] = "not-an-address";
+        expect(() => parseObjectCreatedMessage(JSON.stringify({ objectKey: event.detail.object.key, event }))).to.throw(/event\.detail\.source-ip-address/);
+    });
+
+    const refusals: [string, string, RegExp][] = [
+        ["not JSON", "<xml/>", /^message body is not JSON \(expected an S3 Object Created event\): <xml\/>$/],
+        ["an envelope whose event lacks its object", JSON.stringify({ objectKey: "a.jpg", event: { ...objectCreatedEvent(), detail: { bucket: { name: "b" } } } }), /^message is not an S3 Object Created event: event\.detail\.[a-z-]+: /],
+        ["a bare event without detail", JSON.stringify({ ...objectCreatedEvent(), detail: undefined }), /^message is not an S3 Object Created event: detail: /],
+        ["an Object Deleted event", JSON.stringify({ ...objectCreatedEvent(), "detail-type": "Object Deleted" }), /^message is a "Object Deleted" event from aws\.s3, expected an "Object Created" event from aws\.s3$/],
+        ["an envelope naming another key than its event", JSON.stringify({ objectKey: "other.jpg", event: objectCreatedEvent("a.jpg") }), /^message envelope names key "other\.jpg" but its event is for "a\.jpg"$/],
+        ["an SNS notification (raw delivery off)", JSON.stringify({ Type: "Notification", Message: uploadMessage() }), /^message is not an S3 Object Created event: /],
+    ];
+    for (const [what, body, message] of refusals) {
+        it(`refuses ${what}, in one line`, () => {
+            expect(() => parseObjectCreatedMessage(body)).to.throw(message);
+        });
+    }
+});
