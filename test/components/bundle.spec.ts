@@ -8,6 +8,7 @@ import * as path from "path";
 import { Bundle, bundleFunction } from "../../components/bundle";
 import { LambdaFunction, functionEntry } from "../../components/lambda-function";
 import { lambdaContext, objectCreatedEvent, sqsEvent, sqsRecord } from "../support/lambda-events";
+import { captureJsonLines } from "../support/process-io";
 import { one, record } from "../support/pulumi-harness";
 import { ZipEntry, readZip } from "../support/zip-reader";
 
@@ -207,22 +208,9 @@ describe("bundleFunction", () => {
                 sqsRecord("m-not-json", "<xml>nope</xml>"),
                 sqsRecord("m-wrong-shape", JSON.stringify({ detail: { bucket: {} } })),
             );
-            const lines: string[] = [];
-            const out = process.stdout.write;
-            const err = process.stderr.write;
-            const capture = (chunk: unknown) => (lines.push(String(chunk)), true);
-            process.stdout.write = capture as typeof process.stdout.write;
-            process.stderr.write = capture as typeof process.stderr.write;
-            let response: SQSBatchResponse;
-            try {
-                response = await handler(event, lambdaContext);
-            } finally {
-                process.stdout.write = out;
-                process.stderr.write = err;
-            }
+            const { result: response, lines: logs } = await captureJsonLines(() => handler(event, lambdaContext));
             expect(response).to.deep.equal({ batchItemFailures: [{ itemIdentifier: "m-not-json" }, { itemIdentifier: "m-wrong-shape" }] });
 
-            const logs = lines.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
             const uploaded = logs.filter((l) => l.message === "object uploaded");
             expect(uploaded).to.have.length(1);
             expect(uploaded[0]).to.include({ level: "INFO", service: "audit-logger", messageId: "m-valid" });

@@ -15,28 +15,10 @@ import type * as AuditLogger from "../../functions/audit-logger";
 import * as record from "../../functions/audit-logger/record";
 import { createHashKeyTable } from "../support/dynamo-tables";
 import { dynamoClient, startDynalite, type Emulator } from "../support/emulators";
+import { applyEnv, withEnv } from "../support/process-io";
 import { lambdaContext, objectCreatedEvent, sqsEvent, sqsRecord, uploadMessage } from "../support/lambda-events";
 
 const MODULE = "../../functions/audit-logger";
-
-function applyEnv(values: Record<string, string | undefined>): Record<string, string | undefined> {
-    const saved = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
-    for (const [name, value] of Object.entries(values)) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-    }
-    return saved;
-}
-
-/** Sets environment variables for the duration of `fn`, then puts the old values back. */
-function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
-    const saved = applyEnv(vars);
-    try {
-        return fn();
-    } finally {
-        applyEnv(saved);
-    }
-}
 
 // A fresh copy of the module, so its entry point builds its handler (Powertools logger, DynamoDB
 // client, table name) anew on its first call, from the environment at that moment.

@@ -21,6 +21,7 @@ import { functionEntry } from "../../components/lambda-function";
 import * as ip from "../../functions/image-processor";
 import { Emulator, freePort, s3Client, startS3rver } from "../support/emulators";
 import { lambdaContext, objectCreatedEvent, sqsEvent, sqsRecord, uploadMessage } from "../support/lambda-events";
+import { captureJsonLines } from "../support/process-io";
 import { readZip } from "../support/zip-reader";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures", "images");
@@ -57,20 +58,8 @@ function makeHandler(s3: S3Client, env: Record<string, string> = {}): Handler {
 
 /** Runs the handler, capturing the JSON lines it logs. */
 async function invoke(handler: Handler, ...records: SQSRecord[]): Promise<{ response: SQSBatchResponse; logs: LogLine[] }> {
-    const chunks: string[] = [];
-    const out = process.stdout.write;
-    const err = process.stderr.write;
-    const capture = (chunk: unknown) => (chunks.push(String(chunk)), true);
-    process.stdout.write = capture as typeof process.stdout.write;
-    process.stderr.write = capture as typeof process.stderr.write;
-    let response: SQSBatchResponse;
-    try {
-        response = await handler(sqsEvent(...records), lambdaContext);
-    } finally {
-        process.stdout.write = out;
-        process.stderr.write = err;
-    }
-    const logs = chunks.join("").split("\n").filter(Boolean).map((l) => JSON.parse(l) as LogLine);
+    const { result: response, lines } = await captureJsonLines(() => handler(sqsEvent(...records), lambdaContext));
+    const logs = lines as LogLine[];
     return { response, logs };
 }
 

@@ -15,6 +15,7 @@ import type { Context, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambd
 import type * as StreamToTable from "../../functions/stream-to-table";
 import { lambdaContext } from "../support/lambda-events";
 import { kinesisRecord as lambdaKinesisRecord } from "../support/lambda-events";
+import { withEnv } from "../support/process-io";
 
 const MODULE = "../../functions/stream-to-table";
 const TABLE = "EventLogs";
@@ -29,23 +30,6 @@ const ENV: Record<string, string> = {
     REJECTS_TABLE_NAME: REJECTS,
     POWERTOOLS_LOG_LEVEL: "SILENT",
 };
-
-/** Runs `fn` with these environment variables set (undefined: unset), then puts the environment back. */
-function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
-    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-    for (const [k, v] of Object.entries(vars)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-    }
-    try {
-        return fn();
-    } finally {
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
-    }
-}
 
 /** Loads the handler module afresh: it reads its environment (and fails on a missing variable) when it loads. */
 function loadModule(vars: Record<string, string | undefined> = {}): typeof StreamToTable {

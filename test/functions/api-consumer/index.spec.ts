@@ -4,6 +4,7 @@ import { expect } from "chai";
 import type { SQSRecord } from "aws-lambda";
 import type * as ApiConsumer from "../../../functions/api-consumer";
 import { lambdaContext, sqsEvent, sqsRecord } from "../../support/lambda-events";
+import { captureJsonLines, withEnv } from "../../support/process-io";
 
 // SQS is mocked (sqslite does not speak the JSON protocol of the current client), which also lets
 // a spec make the DLQ refuse a send.
@@ -18,23 +19,6 @@ const FULL = { message: "order 42 shipped", type: "order.shipped", correlationId
 const NOT_JSON = "  test event from API \n";
 const NO_MESSAGE = '{ "type": "order.created" }';
 const EXTRA_FIELD = '{"message": "m", "priority": "high"}';
-
-/** Runs `fn` with these environment variables set (undefined: unset), then puts the environment back. */
-function withEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
-    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-    for (const [k, v] of Object.entries(vars)) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-    }
-    try {
-        return fn();
-    } finally {
-        for (const [k, v] of Object.entries(saved)) {
-            if (v === undefined) delete process.env[k];
-            else process.env[k] = v;
-        }
-    }
-}
 
 /** Loads the module afresh: its `handler` reads the environment, and builds its logger, when it loads. */
 function loadModule(vars: Record<string, string | undefined> = {}): typeof ApiConsumer {
@@ -209,21 +193,10 @@ describe("api-consumer", () => {
 
         it("the exported handler logs JSON lines of service api-consumer: INFO for processed, WARN with the reason for rejected", async () => {
             const fresh = loadModule({ POWERTOOLS_LOG_LEVEL: "INFO", POWERTOOLS_DEV: undefined });
-            const written: string[] = [];
-            const out = process.stdout.write;
-            const err = process.stderr.write;
-            const grab = (chunk: unknown) => (written.push(String(chunk)), true);
-            process.stdout.write = grab as typeof process.stdout.write;
-            process.stderr.write = grab as typeof process.stderr.write;
-            let response;
-            try {
-                response = await fresh.handler(sqsEvent(sqsRecord("m-ok", SEED_BODY), sqsRecord("m-bad", NO_MESSAGE)), lambdaContext);
-            } finally {
-                process.stdout.write = out;
-                process.stderr.write = err;
-            }
+            const { result: response, lines } = await captureJsonLines(() =>
+                fresh.handler(sqsEvent(sqsRecord("m-ok", SEED_BODY), sqsRecord("m-bad", NO_MESSAGE)), lambdaContext),
+            );
             expect(response).to.deep.equal({ batchItemFailures: [] });
-            const lines = written.join("").trim().split("\n").map((l) => JSON.parse(l));
             expect(lines).to.have.length(2);
             for (const line of lines) {
                 expect(line).to.include({ service: "api-consumer", function_request_id: lambdaContext.awsRequestId });
