@@ -5,7 +5,7 @@ import {
     ApiToQueue,
     FanOutTopic,
     KeyedTable,
-    OBJECT_KEY_ENVELOPE,
+    OBJECT_ENVELOPE,
     ObjectCreatedRule,
     QueueConsumerArgs,
     QueueWithDlq,
@@ -62,10 +62,10 @@ function queue(name: string, consumer: Pick<QueueConsumerArgs, "function" | "sen
 
 // Flow 1 of the lab. Uploads land in the bucket; EventBridge sends their "Object Created" events
 // to the fan-out, except for derived objects under thumbnails/, so the image processor's own
-// writes cannot trigger it again. Each event travels in an envelope with the key on top
-// (OBJECT_KEY_ENVELOPE): the `images` subscription picks image keys by suffix there, in any case
-// (one EventBridge pattern cannot both pick suffixes and exclude a prefix on the same key, and SNS
-// counts a nested key's values once per level); the `audit` subscription takes every object.
+// writes cannot trigger it again. Each event travels in an envelope with its object on top
+// (OBJECT_ENVELOPE): the `images` subscription picks image keys by suffix at `object.key`, in any
+// case (one EventBridge pattern cannot both pick suffixes and exclude a prefix on the same key, and
+// SNS counts a nested key's values once per level); the `audit` subscription takes every object.
 const uploadsBucket = new SecureBucket("uploads", { protect: cfg.protectStatefulResources });
 const uploadObjects = pulumi.interpolate`${uploadsBucket.arn}/*`;
 
@@ -120,8 +120,8 @@ const uploads = new FanOutTopic("uploads", {
         images: {
             queue: images,
             filterPolicyScope: "MessageBody",
-            // On the envelope's top-level key: 56 spellings, within SNS's 150 combinations.
-            filterPolicy: { objectKey: anyCaseSuffixes([...IMAGE_KEY_SUFFIXES]) },
+            // 56 spellings at depth 2 count 112, within SNS's 150 combinations.
+            filterPolicy: { object: { key: anyCaseSuffixes([...IMAGE_KEY_SUFFIXES]) } },
         },
         audit: { queue: audit },
     },
@@ -132,7 +132,7 @@ new ObjectCreatedRule("uploads-created", {
     alertTopicArn: alerts.arn,
     excludePrefixes: [DEFAULT_DERIVED_PREFIX],
     target: { topic: uploads },
-    inputTransformer: OBJECT_KEY_ENVELOPE,
+    inputTransformer: OBJECT_ENVELOPE,
     protect: cfg.protectStatefulResources,
 });
 

@@ -49,8 +49,13 @@ export interface ApiToQueueArgs {
     protect?: boolean;
 }
 
-/** What the integration sends SQS: the request body, URL-encoded, as the message body. */
-export const SEND_MESSAGE_TEMPLATE = "Action=SendMessage&MessageBody=$util.urlEncode($input.body)";
+/**
+ * What the integration sends SQS: the validated body, re-serialized by `$input.json('$')` and
+ * URL-encoded, as the message body. Re-serialized, not `$input.body`: the schema bounds the
+ * content, not the whitespace around it, and a body padded past SQS's message size would pass
+ * validation only to be refused by SQS (a 500 to the client for a request that can never succeed).
+ */
+export const SEND_MESSAGE_TEMPLATE = "Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))";
 
 /** The 200 body: the id SQS gave the message. */
 export const MESSAGE_ID_TEMPLATE = `{"messageId": "$input.path('$.SendMessageResponse.SendMessageResult.MessageId')"}`;

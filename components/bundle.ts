@@ -216,7 +216,7 @@ function collectNativePackages(roots: string[], entryDir: string, architecture: 
     if (roots.length === 0) return { files: [], packages: [] };
     const target = lambdaTarget(architecture);
     const where = `Lambda ${architecture} (${target.os}-${target.cpu}, ${target.libc})`;
-    const installHint = (root: string) => `npm install --os=${target.os} --cpu=${target.cpu} ${root}`;
+    const installHint = (root: string) => `npm install --os=${target.os} --cpu=${target.cpu} --libc=${target.libc} ${root}`;
     const zipDirOf = new Map<string, string>(); // installed folder → folder in the zip
     const owner = new Map<string, string>(); // folder in the zip → installed folder
     const shipped: { dir: string; zipDir: string; id: string }[] = [];

@@ -350,15 +350,17 @@ export interface InputTransformer {
 }
 
 /**
- * The uploads envelope: `{"objectKey": <the S3 key>, "event": <the whole Object Created event>}`.
- * It lifts the key to the top of the message, so an SNS subscription can filter on it at depth 1:
- * SNS counts each value of a nested MessageBody key once per level of depth toward its 150
- * combinations, and the 56 spellings of five image suffixes in any case, at `detail.object.key`
- * (depth 3), would count 168. Consumers read the event from `event`, unchanged.
+ * The uploads envelope: `{"object": <the event's detail.object>, "event": <the whole event>}`.
+ * It lifts the object (key, size, version...) to depth 1, so an SNS subscription filters on
+ * `object.key` at depth 2: SNS counts each value of a nested MessageBody key once per level of
+ * depth toward its 150 combinations, and the 56 spellings of five image suffixes in any case count
+ * 112 there, against 168 at `detail.object.key` (depth 3). The placeholder selects a JSON object,
+ * which EventBridge inserts as JSON, like `<aws.events.event.json>`: no string value is pasted into
+ * the template, so no key can break the message's JSON. Consumers read the event from `event`.
  */
-export const OBJECT_KEY_ENVELOPE: InputTransformer = {
-    inputPaths: { objectKey: "$.detail.object.key" },
-    inputTemplate: '{"objectKey": <objectKey>, "event": <aws.events.event.json>}',
+export const OBJECT_ENVELOPE: InputTransformer = {
+    inputPaths: { object: "$.detail.object" },
+    inputTemplate: '{"object": <object>, "event": <aws.events.event.json>}',
 };
 
 const PLACEHOLDER = /<([A-Za-z0-9_.-]+)>/g;

@@ -51,7 +51,7 @@ export interface LambdaFunctionArgs {
      * With `entry`: installed packages with native code (e.g. `sharp`), shipped in the function's
      * archive under node_modules/ with their dependencies, for this function's `architecture`
      * (linux, glibc). The machine that bundles must have that platform's binaries installed
-     * (`npm install --os=linux --cpu=arm64 sharp` for arm64 on an x64 machine); the build fails
+     * (`npm install --os=linux --cpu=arm64 --libc=glibc sharp` for arm64 on an x64 machine); the build fails
      * in one line naming the missing package otherwise. Default none.
      */
     nativePackages?: string[];

@@ -34,7 +34,7 @@ export interface ObjectCreatedRuleArgs {
     excludePrefixes?: string[];
     target: ObjectCreatedTarget;
     /**
-     * Reshape what the target receives (e.g. OBJECT_KEY_ENVELOPE, for SNS filtering on the key).
+     * Reshape what the target receives (e.g. OBJECT_ENVELOPE, for SNS filtering on the key).
      * Default: the Object Created event as EventBridge emits it.
      */
     inputTransformer?: InputTransformer;

@@ -10,6 +10,8 @@ import {
     SQS_LIMITS,
 } from "../components/defaults";
 import { InvalidArgument } from "../components/validation";
+import { API_QUOTA_PERIODS, ApiQuotaPeriod } from "../components/api-to-queue";
+import { IMAGE_PROCESSOR_LIMITS } from "../functions/image-processor/settings";
 
 /** The project namespace of every key below (the `name` in Pulumi.yaml). */
 export const PROJECT = "event-pipelines";
@@ -46,7 +48,7 @@ export interface StackConfig {
     apiRateLimit: number;
     apiBurstLimit: number;
     apiQuotaLimit: number;
-    apiQuotaPeriod: "DAY" | "WEEK" | "MONTH";
+    apiQuotaPeriod: ApiQuotaPeriod;
     manageApiGatewayAccount: boolean;
     imageMaxBytes: number;
     thumbnailSizePx: number;
@@ -145,11 +147,11 @@ const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     apiRateLimit: integer(API_LIMITS.rateLimit),
     apiBurstLimit: integer(API_LIMITS.burstLimit),
     apiQuotaLimit: integer(API_LIMITS.quotaLimit),
-    apiQuotaPeriod: oneOf(["DAY", "WEEK", "MONTH"] as const),
+    apiQuotaPeriod: oneOf(API_QUOTA_PERIODS),
     manageApiGatewayAccount: boolean,
     // Stricter than the handler's own bounds: a bigger image needs more memory than config offers here.
     imageMaxBytes: integer([1024, 200 * 1024 * 1024]),
-    thumbnailSizePx: integer([16, 4096]),
+    thumbnailSizePx: integer(IMAGE_PROCESSOR_LIMITS.THUMBNAIL_SIZE),
     imageProcessorMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
     protectStatefulResources: boolean,
 };

@@ -12,11 +12,15 @@ import { messageValidator, oneLine, validateMessage, MAX_REASON_LENGTH, type Api
 // - if that copy fails, or processing throws, the record is a batch item failure and SQS
 //   redelivers it (and, after maxReceiveCount, moves it to the DLQ itself): nothing is lost.
 
+import { CONSUMER_ENV } from "../../components/defaults";
 export { API_MESSAGE_SCHEMA, API_MESSAGE_LIMITS, validateMessage } from "./message-schema";
 export type { ApiMessage, MessageCheck } from "./message-schema";
 
-/** Environment variable holding the URL of the queue rejected messages are sent to (the `api` queue's DLQ). */
-export const DEAD_LETTER_QUEUE_URL_ENV = "DEAD_LETTER_QUEUE_URL";
+/**
+ * Environment variable holding the URL of the queue rejected messages are sent to (the `api`
+ * queue's DLQ), as QueueWithDlq sets it for a consumer with `sendsRejectsToDlq`.
+ */
+export const DEAD_LETTER_QUEUE_URL_ENV = CONSUMER_ENV.deadLetterQueueUrl;
 
 /** Message attributes set on a rejected message in the DLQ. */
 export const REJECT_REASON_ATTRIBUTE = "rejectReason";

@@ -8,7 +8,7 @@ export const AUDIT_TABLE_ENV = "AUDIT_TABLE_NAME";
 /** The audit table's partition key (a string). */
 export const AUDIT_TABLE_KEY = "auditId";
 
-/** What one S3 "Object Created" event says about an upload. */
+/** The upload an audit record describes (the shared parser's view of the event). */
 export type UploadAudit = ObjectCreated;
 
 /** One audit table item: the upload, its key, and when it was first recorded. */

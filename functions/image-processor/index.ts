@@ -20,7 +20,7 @@ export type { ImageProcessorEnvName, Settings } from "./settings";
 export type { ImageMetadata, ImageUpload, Outcome, SkipReason } from "./process";
 
 /**
- * Parses and validates one message body (the rule's `{"objectKey", "event"}` envelope, or a bare
+ * Parses and validates one message body (the rule's `{"object", "event"}` envelope, or a bare
  * event): the parser every uploads consumer shares. Throws one line naming what was expected.
  */
 export function parseImageUpload(body: string): ImageUpload {

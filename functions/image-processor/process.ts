@@ -1,7 +1,7 @@
 // Acting on one validated upload: download, check, decode, write the thumbnail and its metadata.
 // Every permanent problem with the object itself becomes a Skip (reported, never retried); any
 // other error is thrown, so the message is retried and ends in the DLQ if it keeps failing.
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import {
     METADATA_CONTENT_TYPE,
@@ -13,17 +13,10 @@ import {
     isDerivedKey,
 } from "./keys";
 import type { Settings } from "./settings";
+import type { ObjectCreated } from "../shared/object-created";
 
 /** One S3 upload to process, as read from its Object Created event. */
-export interface ImageUpload {
-    bucket: string;
-    key: string;
-    /** Size from the event, when S3 sent one. */
-    size?: number;
-    etag?: string;
-    versionId?: string;
-    eventTime: string;
-}
+export type ImageUpload = Pick<ObjectCreated, "bucket" | "key" | "size" | "etag" | "versionId" | "eventTime">;
 
 /** Why an upload was left alone; each is permanent, so retrying could not help. */
 export type SkipReason =
@@ -32,6 +25,7 @@ export type SkipReason =
     | "key-too-long"
     | "too-large"
     | "not-found"
+    | "superseded"
     | "not-image-content"
     | "too-many-pixels"
     | "undecodable";
@@ -119,6 +113,23 @@ async function processOrSkip(upload: ImageUpload, { s3, settings }: ProcessConte
     // The event's size costs nothing to check: an oversized object is not even downloaded.
     if (upload.size !== undefined && upload.size > settings.maxImageBytes) {
         throw new Skip("too-large", `object is ${upload.size} bytes, over MAX_IMAGE_BYTES (${settings.maxImageBytes})`);
+    }
+
+    // The thumbnail's keys do not name a version: an older version's event (SQS does not keep
+    // order, and redelivers) must not overwrite the thumbnail of a newer one, whose own event
+    // makes it. An unversioned bucket (no version id in the event or the answer) has one version.
+    if (upload.versionId && upload.versionId !== "null") {
+        let current;
+        try {
+            current = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        } catch (err) {
+            // The key's current version is a delete marker, or the key is gone.
+            if ((err as { name?: string }).name === "NotFound" || isGone(err)) throw new Skip("not-found", `object no longer exists (${(err as Error).name})`);
+            throw err;
+        }
+        if (current?.VersionId && current.VersionId !== upload.versionId) {
+            throw new Skip("superseded", `version ${upload.versionId} is no longer current (now ${current.VersionId}); the newer version's event makes the thumbnail`);
+        }
     }
 
     let got;

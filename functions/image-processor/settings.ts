@@ -23,15 +23,16 @@ export interface Settings {
     maxInputPixels: number;
 }
 
-const LIMITS = {
+/** Ranges each numeric setting must fall in; the stack config checks THUMBNAIL_SIZE against the same. */
+export const IMAGE_PROCESSOR_LIMITS = {
     THUMBNAIL_SIZE: [16, 4096],
     MAX_IMAGE_BYTES: [1, 1024 * 1024 * 1024],
     MAX_INPUT_PIXELS: [1, 268_402_689], // sharp's own default limit (0x3FFF × 0x3FFF)
 } as const;
 
-function integer(env: Record<string, string | undefined>, name: keyof typeof LIMITS): number {
+function integer(env: Record<string, string | undefined>, name: keyof typeof IMAGE_PROCESSOR_LIMITS): number {
     const raw = env[name] ?? IMAGE_PROCESSOR_ENV[name];
-    const [min, max] = LIMITS[name];
+    const [min, max] = IMAGE_PROCESSOR_LIMITS[name];
     const value = Number(raw);
     if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
         throw new Error(`image-processor: ${name}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);

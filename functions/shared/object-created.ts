@@ -3,8 +3,9 @@ import { z } from "zod";
 
 // The message the uploads fan-out delivers to its queues (raw SNS delivery), parsed once for every
 // consumer: the EventBridge target wraps each S3 "Object Created" event in an envelope,
-// `{"objectKey": <key>, "event": <event>}` (OBJECT_KEY_ENVELOPE in components/event-patterns.ts),
-// so SNS can filter on the key at the top level. A bare event is read too: messages queued before
+// `{"object": <detail.object>, "event": <event>}` (OBJECT_ENVELOPE in components/event-patterns.ts),
+// so SNS can filter on `object.key` near the top. Only `event` is read: it is the whole event, and
+// the envelope's copy of the object adds nothing. A bare event is read too: messages queued before
 // the envelope, or a redrive of them, are still consumed.
 
 /** What one S3 "Object Created" event says about an upload. */
@@ -36,8 +37,8 @@ function buildEventSchema() {
 // (see bench/), and a zod schema object cannot be serialized; unset, it can.
 let eventSchema: ReturnType<typeof buildEventSchema> | undefined;
 
-function isEnvelope(json: unknown): json is { objectKey: unknown; event: unknown } {
-    return typeof json === "object" && json !== null && !Array.isArray(json) && "event" in json && "objectKey" in json;
+function isEnvelope(json: unknown): json is { object: unknown; event: unknown } {
+    return typeof json === "object" && json !== null && !Array.isArray(json) && "event" in json && "object" in json;
 }
 
 /** Parses and validates one message body; throws one line naming what was expected. */
@@ -60,9 +61,6 @@ export function parseObjectCreatedMessage(body: string): ObjectCreated {
         throw new Error(`message is a "${parsed.data["detail-type"]}" event from ${parsed.data.source}, expected an "Object Created" event from aws.s3`);
     }
     const { detail, time, id } = parsed.data;
-    if (envelope && envelope.objectKey !== detail.object.key) {
-        throw new Error(`message envelope names key ${JSON.stringify(envelope.objectKey)} but its event is for ${JSON.stringify(detail.object.key)}`);
-    }
     return {
         bucket: detail.bucket.name,
         key: detail.object.key,

@@ -115,7 +115,7 @@ describe("ApiToQueue", () => {
             "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
         });
         expect(integration.inputs.requestTemplates).to.deep.equal({
-            "application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.body)",
+            "application/json": "Action=SendMessage&MessageBody=$util.urlEncode($input.json('$'))",
         });
     });
 

@@ -327,7 +327,7 @@ describe("bundleFunction with nativePackages", () => {
             message = (err as Error).message;
         }
         expect(message).to.equal(
-            "bundleFunction: sharp on Lambda arm64 (linux-arm64, glibc) needs @img/sharp-libvips-linux-arm64, @img/sharp-linux-arm64, not installed on this machine; install with: npm install --os=linux --cpu=arm64 sharp",
+            "bundleFunction: sharp on Lambda arm64 (linux-arm64, glibc) needs @img/sharp-libvips-linux-arm64, @img/sharp-linux-arm64, not installed on this machine; install with: npm install --os=linux --cpu=arm64 --libc=glibc sharp",
         );
     });
 
@@ -397,7 +397,7 @@ describe("bundleFunction with nativePackages", () => {
                 message = (err as Error).message;
             }
             expect(message).to.equal(
-                "bundleFunction: fake-native on Lambda arm64 (linux-arm64, glibc) needs fake-native-linux-arm64, not installed on this machine; install with: npm install --os=linux --cpu=arm64 fake-native",
+                "bundleFunction: fake-native on Lambda arm64 (linux-arm64, glibc) needs fake-native-linux-arm64, not installed on this machine; install with: npm install --os=linux --cpu=arm64 --libc=glibc fake-native",
             );
         });
 

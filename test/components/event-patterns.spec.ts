@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { EventPattern, OBJECT_KEY_ENVELOPE, applyInputTransformer, matchesEventPattern, objectCreatedPattern } from "../../components/event-patterns";
+import { EventPattern, OBJECT_ENVELOPE, applyInputTransformer, matchesEventPattern, objectCreatedPattern } from "../../components/event-patterns";
 
 // Routing semantics. The matcher implements AWS's documented EventBridge content-filtering
 // operators ("Comparison operators for use in event patterns in Amazon EventBridge",
@@ -185,8 +185,8 @@ describe("event patterns", () => {
         const event = { source: "aws.s3", detail: { object: { key: 'odd "name"\\.jpg', size: 3 } } };
 
         it("puts each path's JSON value in place of its placeholder, and the whole event for <aws.events.event.json>", () => {
-            const text = applyInputTransformer(OBJECT_KEY_ENVELOPE, event);
-            expect(JSON.parse(text)).to.deep.equal({ objectKey: 'odd "name"\\.jpg', event });
+            const text = applyInputTransformer(OBJECT_ENVELOPE, event);
+            expect(JSON.parse(text)).to.deep.equal({ object: event.detail.object, event });
             const sized = applyInputTransformer({ inputPaths: { n: "$.detail.object.size", o: "$.detail.object" }, inputTemplate: '{"n": <n>, "o": <o>}' }, event);
             expect(JSON.parse(sized)).to.deep.equal({ n: 3, o: event.detail.object });
         });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { FanOutTopic } from "../../components/fan-out-topic";
-import { OBJECT_KEY_ENVELOPE } from "../../components/event-patterns";
+import { OBJECT_ENVELOPE } from "../../components/event-patterns";
 import { ObjectCreatedRule, ObjectCreatedRuleArgs, ObjectCreatedTarget } from "../../components/object-created-rule";
 import { QueueWithDlq } from "../../components/queue-with-dlq";
 import { SecureBucket } from "../../components/secure-bucket";
@@ -119,8 +119,8 @@ describe("ObjectCreatedRule", () => {
 
     it("passes an input transformer to the target when given one, and none by default", async () => {
         expect(one(plan, "aws:cloudwatch/eventTarget:EventTarget", "lab-target").inputs).to.not.have.property("inputTransformer");
-        const enveloped = await build("topic", { inputTransformer: OBJECT_KEY_ENVELOPE });
-        expect(one(enveloped, "aws:cloudwatch/eventTarget:EventTarget", "lab-target").inputs.inputTransformer).to.deep.equal(OBJECT_KEY_ENVELOPE);
+        const enveloped = await build("topic", { inputTransformer: OBJECT_ENVELOPE });
+        expect(one(enveloped, "aws:cloudwatch/eventTarget:EventTarget", "lab-target").inputs.inputTransformer).to.deep.equal(OBJECT_ENVELOPE);
     });
 
     it("targets a queue, granting EventBridge send on it only for this rule, with overridden retries", async () => {

@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import {
     CreateBucketCommand,
     GetObjectCommand,
+    HeadObjectCommand,
     ListObjectsV2Command,
     PutObjectCommand,
     S3Client,
@@ -430,6 +431,28 @@ describe("image-processor", () => {
             expect(response.batchItemFailures).to.deep.equal([]);
             expect(logs.map((l) => [l.level, l.reason])).to.deep.equal([["WARN", "not-found"]]);
             expect(mock.commandCalls(GetObjectCommand)[0].args[0].input).to.deep.equal({ Bucket: BUCKET, Key: "photos/a.jpg", VersionId: "v-old" });
+        });
+
+        it("skips a version that is no longer current, so an old event never overwrites a newer thumbnail", async () => {
+            mock.on(HeadObjectCommand).resolves({ VersionId: "v-new" });
+            const { response, logs } = await invoke(makeHandler(s3), upload("old", "photos/a.jpg", 5, "v-old"));
+            expect(response.batchItemFailures).to.deep.equal([]);
+            expect(logs.map((l) => [l.level, l.reason])).to.deep.equal([["WARN", "superseded"]]);
+            expect(mock.commandCalls(HeadObjectCommand)[0].args[0].input).to.deep.equal({ Bucket: BUCKET, Key: "photos/a.jpg" });
+            expect(mock.commandCalls(GetObjectCommand)).to.have.length(0);
+            expect(mock.commandCalls(PutObjectCommand)).to.have.length(0);
+            // The current version is processed, and a key whose current version is a delete marker is skipped.
+            mock.reset();
+            mock.on(HeadObjectCommand).resolves({ VersionId: "v-new" });
+            mock.on(GetObjectCommand).callsFake(() => body("small.gif"));
+            mock.on(PutObjectCommand).resolves({});
+            const current = await invoke(makeHandler(s3), upload("new", "photos/b.gif", 5, "v-new"));
+            expect(current.logs.map((l) => l.message)).to.deep.equal(["thumbnail written"]);
+            mock.reset();
+            mock.on(HeadObjectCommand).rejects(s3Error("NotFound", 404));
+            const deleted = await invoke(makeHandler(s3), upload("gone", "photos/c.gif", 5, "v-1"));
+            expect(deleted.logs.map((l) => l.reason)).to.deep.equal(["not-found"]);
+            expect(deleted.response.batchItemFailures).to.deep.equal([]);
         });
 
         it("fails the item on throttling, a 5xx or a denied write, and only that item", async () => {

@@ -5,7 +5,7 @@
  */
 import type { Context, KinesisStreamRecord, SQSEvent, SQSRecord } from "aws-lambda";
 import { createHash } from "crypto";
-import { OBJECT_KEY_ENVELOPE, applyInputTransformer } from "../../components/event-patterns";
+import { OBJECT_ENVELOPE, applyInputTransformer } from "../../components/event-patterns";
 
 /** Fields of an Object Created event a spec may choose; the rest are fixed sample values. */
 export interface ObjectCreatedFields {
@@ -58,10 +58,10 @@ export function objectCreatedEvent(fields: string | ObjectCreatedFields = {}): R
 
 /**
  * The body an uploads queue receives for an Object Created event: the event in the envelope the
- * rule's input transformer builds (`{"objectKey", "event"}`), passed through SNS raw delivery.
+ * rule's input transformer builds (`{"object", "event"}`), passed through SNS raw delivery.
  */
 export function uploadMessage(fields: string | ObjectCreatedFields = {}): string {
-    return applyInputTransformer(OBJECT_KEY_ENVELOPE, objectCreatedEvent(fields));
+    return applyInputTransformer(OBJECT_ENVELOPE, objectCreatedEvent(fields));
 }
 
 /** An SQS record carrying `body`, with the attributes and body MD5 SQS sets. */

@@ -18,7 +18,7 @@ describe("parseObjectCreatedMessage (what every uploads consumer reads)", () => 
 
     it("reads the envelope the rule's input transformer builds", () => {
         const body = uploadMessage();
-        expect(Object.keys(JSON.parse(body))).to.deep.equal(["objectKey", "event"]);
+        expect(Object.keys(JSON.parse(body))).to.deep.equal(["object", "event"]);
         expect(parseObjectCreatedMessage(body)).to.deep.equal(expected);
     });
 
@@ -26,20 +26,23 @@ describe("parseObjectCreatedMessage (what every uploads consumer reads)", () => 
         expect(parseObjectCreatedMessage(JSON.stringify(objectCreatedEvent()))).to.deep.equal(expected);
     });
 
+    it("reads the object from the event itself, whatever the envelope's copy says", () => {
+        expect(parseObjectCreatedMessage(JSON.stringify({ object: { key: "other.jpg" }, event: objectCreatedEvent("a.jpg") })).key).to.equal("a.jpg");
+    });
+
     it("takes IPv6 clients, which Powertools' schema alone refuses", () => {
         const event = objectCreatedEvent();
         event.detail["source-ip-address"] = "2001:db8::1";
-        expect(parseObjectCreatedMessage(JSON.stringify({ objectKey: event.detail.object.key, event })).sourceIp).to.equal("2001:db8::1");
+        expect(parseObjectCreatedMessage(JSON.stringify({ object: event.detail.object, event })).sourceIp).to.equal("2001:db8::1");
         event.detail["source-ip-address"] = "not-an-address";
-        expect(() => parseObjectCreatedMessage(JSON.stringify({ objectKey: event.detail.object.key, event }))).to.throw(/event\.detail\.source-ip-address/);
+        expect(() => parseObjectCreatedMessage(JSON.stringify({ object: event.detail.object, event }))).to.throw(/event\.detail\.source-ip-address/);
     });
 
     const refusals: [string, string, RegExp][] = [
         ["not JSON", "<xml/>", /^message body is not JSON \(expected an S3 Object Created event\): <xml\/>$/],
-        ["an envelope whose event lacks its object", JSON.stringify({ objectKey: "a.jpg", event: { ...objectCreatedEvent(), detail: { bucket: { name: "b" } } } }), /^message is not an S3 Object Created event: event\.detail\.[a-z-]+: /],
+        ["an envelope whose event lacks its object", JSON.stringify({ object: { key: "a.jpg" }, event: { ...objectCreatedEvent(), detail: { bucket: { name: "b" } } } }), /^message is not an S3 Object Created event: event\.detail\.[a-z-]+: /],
         ["a bare event without detail", JSON.stringify({ ...objectCreatedEvent(), detail: undefined }), /^message is not an S3 Object Created event: detail: /],
         ["an Object Deleted event", JSON.stringify({ ...objectCreatedEvent(), "detail-type": "Object Deleted" }), /^message is a "Object Deleted" event from aws\.s3, expected an "Object Created" event from aws\.s3$/],
-        ["an envelope naming another key than its event", JSON.stringify({ objectKey: "other.jpg", event: objectCreatedEvent("a.jpg") }), /^message envelope names key "other\.jpg" but its event is for "a\.jpg"$/],
         ["an SNS notification (raw delivery off)", JSON.stringify({ Type: "Notification", Message: uploadMessage() }), /^message is not an S3 Object Created event: /],
     ];
     for (const [what, body, message] of refusals) {
