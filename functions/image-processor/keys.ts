@@ -1,5 +1,6 @@
 // Object keys the image processor reads and writes. Kept free of the AWS SDK and sharp so the
 // infrastructure (EventBridge rule, SNS filter policy, IAM grants) can import it cheaply.
+import { createHash } from "crypto";
 
 /** Where derived objects (thumbnail, metadata JSON) go unless DERIVED_PREFIX says otherwise. */
 export const DEFAULT_DERIVED_PREFIX = "thumbnails/";
@@ -23,13 +24,15 @@ export interface DerivedKeys {
 /**
  * The keys written for a source key: the whole source key (extension included, so `a.jpg` and
  * `a.png` do not collide) under the derived prefix, e.g. `photos/cat.jpg` →
- * `thumbnails/photos/cat.jpg.thumb.webp` and `thumbnails/photos/cat.jpg.json`.
+ * `thumbnails/photos/cat.jpg.thumb.webp` and `thumbnails/photos/cat.jpg.json`. A source key too
+ * long for that (S3 keys stop at 1024 bytes) gets `thumbnails/_long/<sha256 of the key>...`
+ * instead; its metadata JSON names the source key.
  */
 export function derivedKeys(sourceKey: string, derivedPrefix: string = DEFAULT_DERIVED_PREFIX): DerivedKeys {
-    return {
-        thumbnail: `${derivedPrefix}${sourceKey}.thumb.${THUMBNAIL_FORMAT}`,
-        metadata: `${derivedPrefix}${sourceKey}.json`,
-    };
+    const named = { thumbnail: `${derivedPrefix}${sourceKey}.thumb.${THUMBNAIL_FORMAT}`, metadata: `${derivedPrefix}${sourceKey}.json` };
+    if (fitsS3KeyLimit(named.thumbnail) && fitsS3KeyLimit(named.metadata)) return named;
+    const hashed = `${derivedPrefix}_long/${createHash("sha256").update(sourceKey, "utf8").digest("hex")}`;
+    return { thumbnail: `${hashed}.thumb.${THUMBNAIL_FORMAT}`, metadata: `${hashed}.json` };
 }
 
 /** True for a key this function writes: processing it again would start an S3 → Lambda loop. */

@@ -8,7 +8,6 @@ import {
     THUMBNAIL_CONTENT_TYPE,
     THUMBNAIL_FORMAT,
     derivedKeys,
-    fitsS3KeyLimit,
     hasImageSuffix,
     isDerivedKey,
 } from "./keys";
@@ -22,7 +21,6 @@ export type ImageUpload = Pick<ObjectCreated, "bucket" | "key" | "size" | "etag"
 export type SkipReason =
     | "derived-key"
     | "not-image-key"
-    | "key-too-long"
     | "too-large"
     | "not-found"
     | "superseded"
@@ -107,9 +105,6 @@ async function processOrSkip(upload: ImageUpload, { s3, settings }: ProcessConte
     }
     if (!hasImageSuffix(key)) throw new Skip("not-image-key", "key does not end with an image extension (.jpg .jpeg .png .gif .webp)");
     const out = derivedKeys(key, settings.derivedPrefix);
-    if (!fitsS3KeyLimit(out.thumbnail) || !fitsS3KeyLimit(out.metadata)) {
-        throw new Skip("key-too-long", `derived keys would exceed S3's 1024-byte key limit`);
-    }
     // The event's size costs nothing to check: an oversized object is not even downloaded.
     if (upload.size !== undefined && upload.size > settings.maxImageBytes) {
         throw new Skip("too-large", `object is ${upload.size} bytes, over MAX_IMAGE_BYTES (${settings.maxImageBytes})`);

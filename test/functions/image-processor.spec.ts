@@ -11,6 +11,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { execFile } from "child_process";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -480,12 +481,20 @@ describe("image-processor", () => {
             expect(logs.filter((l) => l.message === "thumbnail written").map((l) => l.messageId)).to.deep.equal(["ok"]);
         });
 
-        it("skips a key whose derived keys S3 would refuse as too long, without reading it", async () => {
-            const key = `photos/${"k".repeat(1000)}.jpg`; // valid (1011 bytes); its derived keys are not
+        it("writes a key too long to derive under a hashed name, its metadata naming the source key", async () => {
+            const key = `photos/${"k".repeat(1000)}.jpg`; // valid (1011 bytes); prefixed, it would not be
+            mock.on(GetObjectCommand).callsFake(() => body("small.gif"));
+            mock.on(PutObjectCommand).resolves({});
             const { response, logs } = await invoke(makeHandler(s3), upload("long", key));
             expect(response.batchItemFailures).to.deep.equal([]);
-            expect(logs.map((l) => [l.level, l.reason])).to.deep.equal([["WARN", "key-too-long"]]);
-            expect(mock.calls()).to.have.length(0);
+            const hash = createHash("sha256").update(key).digest("hex");
+            const written = mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+            expect(written).to.deep.equal([`thumbnails/_long/${hash}.thumb.webp`, `thumbnails/_long/${hash}.json`]);
+            const metadata = JSON.parse(String(mock.commandCalls(PutObjectCommand)[1].args[0].input.Body));
+            expect(metadata.source.key).to.equal(key);
+            expect(logs.map((l) => l.message)).to.deep.equal(["thumbnail written"]);
+            // Every derived key, hashed or not, stays under the prefix the upload rule ignores.
+            expect(ip.isDerivedKey(written[0]!)).to.equal(true);
         });
 
         it("stops reading a body longer than MAX_IMAGE_BYTES when S3 gives no length", async () => {
