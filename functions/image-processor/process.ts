@@ -163,6 +163,10 @@ async function processOrSkip(upload: ImageUpload, { s3, settings }: ProcessConte
             .webp({ quality: 80 })
             .toBuffer({ resolveWithObject: true });
     } catch (err) {
+        // Every decoder failure counts as the content's fault: the input is a bounded buffer already
+        // in memory, and libvips names corrupt data in many ways (a truncated PNG is just "Unknown
+        // error"), so matching messages would send corrupt files round the retries. Running out of
+        // memory is not caught here: it ends the invocation, and SQS retries the message.
         const message = (err as Error).message.replace(/\s+/g, " ").trim();
         if (/pixel limit/i.test(message)) throw new Skip("too-many-pixels", `image is over MAX_INPUT_PIXELS (${settings.maxInputPixels})`);
         throw new Skip("undecodable", `image cannot be decoded: ${message}`);
