@@ -73,10 +73,11 @@ export function createHandler(deps: ImageProcessorDeps = {}): (event: SQSEvent, 
         if (outcome.status === "skipped") {
             logger.warn("image skipped", { messageId, ...object, reason: outcome.reason, detail: outcome.detail });
         } else {
-            const { image, thumbnail } = outcome.metadata;
+            const { image, thumbnail, source } = outcome.metadata;
             logger.info("thumbnail written", {
                 messageId,
                 ...object,
+                key: source.key, // the key read: the event's key decoded, or as spelled (see processUpload)
                 thumbnailKey: outcome.thumbnailKey,
                 metadataKey: outcome.metadataKey,
                 format: image.format,

@@ -15,7 +15,7 @@ import type { Settings } from "./settings";
 import type { ObjectCreated } from "../shared/object-created";
 
 /** One S3 upload to process, as read from its Object Created event. */
-export type ImageUpload = Pick<ObjectCreated, "bucket" | "key" | "size" | "etag" | "versionId" | "eventTime">;
+export type ImageUpload = Pick<ObjectCreated, "bucket" | "key" | "eventKey" | "size" | "etag" | "versionId" | "eventTime">;
 
 /** Why an upload was left alone; each is permanent, so retrying could not help. */
 export type SkipReason =
@@ -88,6 +88,16 @@ export interface ProcessContext {
 
 /** Processes one upload: returns what was written, or why it was skipped; throws on transient failures. */
 export async function processUpload(upload: ImageUpload, ctx: ProcessContext): Promise<Outcome> {
+    const outcome = await outcomeOf(upload, ctx);
+    // The decoded key is right for S3's encoded event keys; should an event ever carry a key as it
+    // is (a literal "+" or "%" in it), the key as spelled is tried before calling the object gone.
+    if (outcome.status === "skipped" && outcome.reason === "not-found" && upload.eventKey) {
+        return outcomeOf({ ...upload, key: upload.eventKey, eventKey: undefined }, ctx);
+    }
+    return outcome;
+}
+
+async function outcomeOf(upload: ImageUpload, ctx: ProcessContext): Promise<Outcome> {
     try {
         return await processOrSkip(upload, ctx);
     } catch (err) {

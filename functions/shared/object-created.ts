@@ -11,7 +11,10 @@ import { z } from "zod";
 /** What one S3 "Object Created" event says about an upload. */
 export interface ObjectCreated {
     bucket: string;
+    /** The object's key, decoded (see decodeEventKey). */
     key: string;
+    /** The key exactly as the event spelled it, when that differs from `key`. */
+    eventKey?: string;
     size?: number;
     etag?: string;
     versionId?: string;
@@ -37,6 +40,20 @@ function buildEventSchema() {
 // (see bench/), and a zod schema object cannot be serialized; unset, it can.
 let eventSchema: ReturnType<typeof buildEventSchema> | undefined;
 
+/**
+ * S3 writes keys into its events URL-encoded the way a form is (a space as "+", other reserved
+ * characters as %XX, "/" kept): "red flower.jpg" arrives as "red+flower.jpg". Powertools for AWS
+ * Lambda (Python) decodes the key of these EventBridge events the same way (unquote_plus).
+ * Throws one line for a key that is not encoded so.
+ */
+export function decodeEventKey(raw: string): string {
+    try {
+        return decodeURIComponent(raw.replace(/\+/g, " "));
+    } catch {
+        throw new Error(`object key ${JSON.stringify(raw)} is not URL-encoded as S3 encodes keys in its events`);
+    }
+}
+
 function isEnvelope(json: unknown): json is { object: unknown; event: unknown } {
     return typeof json === "object" && json !== null && !Array.isArray(json) && "event" in json && "object" in json;
 }
@@ -61,9 +78,11 @@ export function parseObjectCreatedMessage(body: string): ObjectCreated {
         throw new Error(`message is a "${parsed.data["detail-type"]}" event from ${parsed.data.source}, expected an "Object Created" event from aws.s3`);
     }
     const { detail, time, id } = parsed.data;
+    const key = decodeEventKey(detail.object.key);
     return {
         bucket: detail.bucket.name,
-        key: detail.object.key,
+        key,
+        ...(key === detail.object.key ? {} : { eventKey: detail.object.key }),
         size: detail.object.size,
         etag: detail.object.etag,
         versionId: detail.object["version-id"],

@@ -329,6 +329,15 @@ describe("audit-logger", () => {
             expect((await items()).map((i) => i.sourceIp)).to.deep.equal(["2001:db8::1"]);
         });
 
+        it("records the decoded key (S3 URL-encodes keys in its events), with the event's spelling beside it", async () => {
+            const { handler, items } = await deploy();
+            expect(await handler(sqsEvent(sqsRecord("m-1", body({ key: "photos/red+flower+%281%29.jpg", versionId: "v1" }))), lambdaContext)).to.deep.equal({
+                batchItemFailures: [],
+            });
+            const [item] = await items();
+            expect(item).to.include({ auditId: "s3://uploads/photos/red flower (1).jpg#v1", key: "photos/red flower (1).jpg", eventKey: "photos/red+flower+%281%29.jpg" });
+        });
+
         it("reports exactly the invalid messages as item failures, logs why, and writes only the valid one", async () => {
             const { handler, items, logs } = await deploy();
             const wrongShape = { ...objectCreatedEvent(), detail: { bucket: { name: "uploads" } } };

@@ -190,6 +190,26 @@ describe("image-processor", () => {
             expect(logs.filter((l) => l.level !== "INFO")).to.deep.equal([]);
         });
 
+        it("decodes the event's URL-encoded key, and falls back to the key as spelled when only that exists", async () => {
+            const gif = fixture("small.gif");
+            for (const key of ["photos/red flower (1).gif", "photos/c++.gif"]) {
+                await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: gif }));
+                sources.set(key, { key, size: gif.length }); // uploads, not the processor's output
+            }
+            const { response, logs } = await invoke(
+                makeHandler(s3),
+                // As S3 writes keys into its events: a space as "+", parentheses as %28 and %29.
+                sqsRecord("encoded", uploadMessage({ key: "photos/red+flower+%281%29.gif", bucket: BUCKET, size: gif.length, versionId: null })),
+                // A literal "+" the event did not encode: decoded, it names nothing; as spelled, it exists.
+                sqsRecord("literal", uploadMessage({ key: "photos/c++.gif", bucket: BUCKET, size: gif.length, versionId: null })),
+            );
+            expect(response.batchItemFailures).to.deep.equal([]);
+            expect(logs.filter((l) => l.message === "thumbnail written").map((l) => l.key)).to.deep.equal(["photos/red flower (1).gif", "photos/c++.gif"]);
+            for (const key of ["photos/red flower (1).gif", "photos/c++.gif"]) {
+                expect((await getBytes(s3, ip.derivedKeys(key).thumbnail)).length, key).to.be.above(0);
+            }
+        });
+
         it("writes a metadata JSON describing the source, the image and the thumbnail", async () => {
             const handler = makeHandler(s3);
             await invoke(handler, upload("m1", "photos/landscape.png", sources.get("landscape.png")!.size, "v-123"));

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseObjectCreatedMessage } from "../../../functions/shared/object-created";
+import { decodeEventKey, parseObjectCreatedMessage } from "../../../functions/shared/object-created";
 import { objectCreatedEvent, uploadMessage } from "../../support/lambda-events";
 
 describe("parseObjectCreatedMessage (what every uploads consumer reads)", () => {
@@ -28,6 +28,16 @@ describe("parseObjectCreatedMessage (what every uploads consumer reads)", () => 
 
     it("reads the object from the event itself, whatever the envelope's copy says", () => {
         expect(parseObjectCreatedMessage(JSON.stringify({ object: { key: "other.jpg" }, event: objectCreatedEvent("a.jpg") })).key).to.equal("a.jpg");
+    });
+
+    it("decodes the key as S3 encodes it in its events, keeping the event's spelling beside it", () => {
+        const parsed = parseObjectCreatedMessage(uploadMessage("photos/red+flower+%281%29+%2B+caf%C3%A9.jpg"));
+        expect(parsed.key).to.equal("photos/red flower (1) + café.jpg");
+        expect(parsed.eventKey).to.equal("photos/red+flower+%281%29+%2B+caf%C3%A9.jpg");
+        // A key that needs no decoding carries no second spelling.
+        expect(parseObjectCreatedMessage(uploadMessage("photos/cat.jpg"))).to.not.have.property("eventKey");
+        expect(decodeEventKey("a/b/c.png")).to.equal("a/b/c.png");
+        expect(() => parseObjectCreatedMessage(uploadMessage("photos/100%.jpg"))).to.throw('object key "photos/100%.jpg" is not URL-encoded as S3 encodes keys in its events');
     });
 
     it("takes IPv6 clients, which Powertools' schema alone refuses", () => {
