@@ -27,7 +27,11 @@ export type PatternValue = string | number | boolean | null | Record<string, unk
 export interface ObjectCreatedPatternArgs {
     /** The bucket whose "Object Created" events match. */
     bucketName: string;
-    /** Only keys beginning with this (case-sensitive, as S3 keys are). Default: any key. */
+    /**
+     * Only keys beginning with this (case-sensitive, as S3 keys are). Letters, digits and / . _ -
+     * only: S3 URL-encodes other characters in its events' keys, which the pattern is compared with.
+     * The same holds for `suffixes` and `excludePrefixes`. Default: any key.
+     */
     prefix?: string;
     /** Only keys ending with one of these, in any letter case (e.g. ".jpg" matches "A.JPG"). Default: any key. */
     suffixes?: string[];
@@ -80,6 +84,14 @@ export function objectCreatedPattern(args: ObjectCreatedPatternArgs, label = `ob
             );
         }
         key = [{ "anything-but": { prefix: args.excludePrefixes[0] } }];
+    }
+    for (const text of [args.prefix, ...(args.suffixes ?? []), ...(args.excludePrefixes ?? [])]) {
+        const encoded = text === undefined ? undefined : /[^A-Za-z0-9/._-]/.exec(text)?.[0];
+        if (encoded !== undefined) {
+            throw new InvalidArgument(
+                `${label}: ${JSON.stringify(text)} contains ${JSON.stringify(encoded)}, which S3 URL-encodes in the keys of its events; the pattern would be compared with the encoded key and miss. Use letters, digits and / . _ - only`,
+            );
+        }
     }
     if (key) (pattern.detail as EventPattern).object = { key };
     return pattern;

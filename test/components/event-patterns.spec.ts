@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { EventPattern, OBJECT_ENVELOPE, applyInputTransformer, matchesEventPattern, objectCreatedPattern } from "../../components/event-patterns";
+import { EventPattern, ObjectCreatedPatternArgs, OBJECT_ENVELOPE, applyInputTransformer, matchesEventPattern, objectCreatedPattern } from "../../components/event-patterns";
 
 // Routing semantics. The matcher implements AWS's documented EventBridge content-filtering
 // operators ("Comparison operators for use in event patterns in Amazon EventBridge",
@@ -179,6 +179,21 @@ describe("event patterns", () => {
         it("refuses operators it does not implement rather than guessing", () => {
             expect(() => matchesEventPattern({ detail: { n: [{ numeric: [">", 1] }] } }, event)).to.throw(/operator "numeric" is not supported/);
         });
+    });
+
+    it("refuses a key condition with a character S3 URL-encodes in its event keys, which would never match", () => {
+        const cases: [Partial<ObjectCreatedPatternArgs>, string][] = [
+            [{ prefix: "raw data/" }, '"raw data/" contains " "'],
+            [{ excludePrefixes: ["derived files/"] }, '"derived files/" contains " "'],
+            [{ suffixes: [".jpg", "(1).png"] }, '"(1).png" contains "("'],
+            [{ prefix: "été/" }, '"été/" contains "é"'],
+        ];
+        for (const [args, named] of cases) {
+            expect(() => objectCreatedPattern({ bucketName: "b", ...args }), named).to.throw(
+                `objectCreatedPattern for bucket "b": ${named}, which S3 URL-encodes in the keys of its events; the pattern would be compared with the encoded key and miss. Use letters, digits and / . _ - only`,
+            );
+        }
+        expect(() => objectCreatedPattern({ bucketName: "b", prefix: "raw-data_2025/v1.0/" })).to.not.throw();
     });
 
     describe("applyInputTransformer (EventBridge input transformation, JSON templates)", () => {

@@ -23,6 +23,7 @@ import { dynamoClient, kinesisClient, startDynalite, startKinesisLocal, type Emu
 import { pollStream, type KinesisBatchHandler, type PollStats } from "../support/kinesis-poller";
 import { kinesisRecord, lambdaContext } from "../support/lambda-events";
 import { planToEmulators, type EmulatedStreamToTable } from "../support/plan-to-emulators";
+import { applyEnv } from "../support/process-io";
 import { readZip } from "../support/zip-reader";
 import { countItems as countTableItems } from "../support/dynamo-tables";
 
@@ -106,10 +107,7 @@ describe("e2e: EventStream → stream-to-table (deployed artifact) → EventLogs
 
     after(async () => {
         if (artifactIndex) delete require.cache[artifactIndex];
-        for (const [name, value] of savedEnv) {
-            if (value === undefined) delete process.env[name];
-            else process.env[name] = value;
-        }
+        applyEnv(Object.fromEntries(savedEnv));
         kinesis?.destroy();
         dynamodb?.destroy();
         await Promise.all([kinesisEmulator?.stop(), dynamoEmulator?.stop()]);
