@@ -69,11 +69,11 @@ function queue(name: string, consumer: Pick<QueueConsumerArgs, "function" | "sen
 const uploadsBucket = new SecureBucket("uploads", { protect: cfg.protectStatefulResources });
 const uploadObjects = pulumi.interpolate`${uploadsBucket.arn}/*`;
 
+// The handler's defaults, with the two the stack config sets.
 const imageEnv: Record<ImageProcessorEnvName, string> = {
-    DERIVED_PREFIX: DEFAULT_DERIVED_PREFIX,
+    ...IMAGE_PROCESSOR_ENV,
     THUMBNAIL_SIZE: String(cfg.thumbnailSizePx),
     MAX_IMAGE_BYTES: String(cfg.imageMaxBytes),
-    MAX_INPUT_PIXELS: IMAGE_PROCESSOR_ENV.MAX_INPUT_PIXELS,
 };
 const images = queue("images", {
     function: {

@@ -68,6 +68,20 @@ const T0 = Date.parse("2025-01-01T12:00:01.500Z");
 
 const body = (fields: Parameters<typeof objectCreatedEvent>[0] = {}) => uploadMessage(fields);
 
+/** What the sample Object Created event (lambda-events) says, as parsed and as audited. */
+const SAMPLE_UPLOAD = {
+    bucket: "uploads",
+    key: "photos/2025/cat.jpg",
+    size: 5,
+    etag: "b1946ac92492d2347c6235b4d2611184",
+    versionId: VERSION_1,
+    sequencer: "00617F08299329D189",
+    eventTime: "2025-01-01T12:00:00Z",
+    requester: "123456789012",
+    sourceIp: "203.0.113.15",
+    eventId: "17793124-05d4-b198-2fde-7ededc63b103",
+};
+
 describe("audit-logger", () => {
     let audit: typeof AuditLogger;
 
@@ -77,18 +91,7 @@ describe("audit-logger", () => {
 
     describe("parseUpload", () => {
         it("returns the bucket, key, size, etag, version, sequencer, time, requester, source IP and event id", () => {
-            expect(audit.parseUpload(body())).to.deep.equal({
-                bucket: "uploads",
-                key: "photos/2025/cat.jpg",
-                size: 5,
-                etag: "b1946ac92492d2347c6235b4d2611184",
-                versionId: VERSION_1,
-                sequencer: "00617F08299329D189",
-                eventTime: "2025-01-01T12:00:00Z",
-                requester: "123456789012",
-                sourceIp: "203.0.113.15",
-                eventId: "17793124-05d4-b198-2fde-7ededc63b103",
-            });
+            expect(audit.parseUpload(body())).to.deep.equal(SAMPLE_UPLOAD);
         });
 
         it("accepts an event without the optional fields", () => {
@@ -239,16 +242,7 @@ describe("audit-logger", () => {
             expect(await items()).to.deep.equal([
                 {
                     auditId: `s3://uploads/photos/2025/cat.jpg#${VERSION_1}`,
-                    bucket: "uploads",
-                    key: "photos/2025/cat.jpg",
-                    size: 5,
-                    etag: "b1946ac92492d2347c6235b4d2611184",
-                    versionId: VERSION_1,
-                    sequencer: "00617F08299329D189",
-                    eventTime: "2025-01-01T12:00:00Z",
-                    requester: "123456789012",
-                    sourceIp: "203.0.113.15",
-                    eventId: "17793124-05d4-b198-2fde-7ededc63b103",
+                    ...SAMPLE_UPLOAD,
                     recordedAt: "2025-01-01T12:00:01.500Z",
                 },
             ]);
