@@ -88,9 +88,9 @@ const images = queue("images", {
         timeoutSeconds: Math.max(cfg.lambdaTimeoutSeconds, 60),
         environment: imageEnv,
         grants: [
-            // Reads the uploaded version; writes only under the derived prefix the rule ignores.
+            // Reads a key's current version; writes only under the derived prefix the rule ignores.
             // The bucket's key is the AWS-managed aws/s3, usable through S3 without a key grant.
-            { actions: ["s3:GetObject", "s3:GetObjectVersion"], resources: [uploadObjects] },
+            { actions: ["s3:GetObject"], resources: [uploadObjects] },
             // Without it S3 answers a deleted object with 403, not 404, and the processor would
             // retry it into the DLQ instead of skipping it.
             { actions: ["s3:ListBucket"], resources: [uploadsBucket.arn] },

@@ -85,7 +85,7 @@ describe("stacks evaluated from their YAML files", () => {
             (st.Action as string[]).some((a) => a.startsWith("s3:")),
         );
         expect(statements).to.deep.equal([
-            { Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: [`${bucketArn}/*`] },
+            { Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucketArn}/*`] },
             { Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn] },
             { Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${bucketArn}/thumbnails/*`] },
         ]);

@@ -1,7 +1,7 @@
 // Acting on one validated upload: download, check, decode, write the thumbnail and its metadata.
 // Every permanent problem with the object itself becomes a Skip (reported, never retried); any
 // other error is thrown, so the message is retried and ends in the DLQ if it keeps failing.
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import {
     METADATA_CONTENT_TYPE,
@@ -59,10 +59,10 @@ function sniffFormat(b: Buffer): InputFormat | undefined {
     return undefined;
 }
 
-/** True for S3's answer to a GetObject of a key or version that no longer exists. */
+/** True for S3's answer to a GetObject of a key that no longer exists (or whose current version is a delete marker). */
 function isGone(err: unknown): boolean {
     const e = err as { name?: string; Code?: string };
-    return e?.name === "NoSuchKey" || e?.name === "NoSuchVersion" || e?.Code === "NoSuchKey" || e?.Code === "NoSuchVersion";
+    return e?.name === "NoSuchKey" || e?.Code === "NoSuchKey";
 }
 
 /** Reads a body of at most `limit` bytes; undefined when it is longer (the stream is then dropped). */
@@ -120,30 +120,23 @@ async function processOrSkip(upload: ImageUpload, { s3, settings }: ProcessConte
         throw new Skip("too-large", `object is ${upload.size} bytes, over MAX_IMAGE_BYTES (${settings.maxImageBytes})`);
     }
 
-    // The thumbnail's keys do not name a version: an older version's event (SQS does not keep
-    // order, and redelivers) must not overwrite the thumbnail of a newer one, whose own event
-    // makes it. An unversioned bucket (no version id in the event or the answer) has one version.
-    if (upload.versionId && upload.versionId !== "null") {
-        let current;
-        try {
-            current = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        } catch (err) {
-            // The key's current version is a delete marker, or the key is gone.
-            if ((err as { name?: string }).name === "NotFound" || isGone(err)) throw new Skip("not-found", `object no longer exists (${(err as Error).name})`);
-            throw err;
-        }
-        if (current?.VersionId && current.VersionId !== upload.versionId) {
-            throw new Skip("superseded", `version ${upload.versionId} is no longer current (now ${current.VersionId}); the newer version's event makes the thumbnail`);
-        }
-    }
-
     let got;
     try {
-        // The version in the event: the bytes that were uploaded, even if the key was overwritten since.
-        got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: upload.versionId }));
+        // The key's current version, in one request: its answer names the version, which tells
+        // whether the event's version is still current. The thumbnail's keys do not name a
+        // version, so an older version's event (SQS does not keep order, and redelivers) must not
+        // overwrite the thumbnail of a newer one, whose own event makes it. An unversioned bucket
+        // (no version id in the event or the answer) has one version.
+        got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     } catch (err) {
+        // The key is gone, or its current version is a delete marker.
         if (isGone(err)) throw new Skip("not-found", `object no longer exists (${(err as Error).name})`);
         throw err;
+    }
+    const current = got.VersionId;
+    if (upload.versionId && upload.versionId !== "null" && current && current !== upload.versionId) {
+        (got.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw new Skip("superseded", `version ${upload.versionId} is no longer current (now ${current}); the newer version's event makes the thumbnail`);
     }
     const body = got.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
     if (!body) throw new Error(`GetObject s3://${bucket}/${key} returned no body`);
