@@ -3,13 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { AlarmSpec, createAlarm, countAlarm } from "./alarms";
 import { awsContext } from "./aws-context";
-import { ALARM_DEFAULTS, LOG_RETENTION_DAYS, API_DEFAULTS, API_LIMITS } from "./defaults";
+import { ALARM_DEFAULTS, LOG_RETENTION_DAYS, API_DEFAULTS, API_LIMITS, API_QUOTA_PERIODS, ApiQuotaPeriod } from "./defaults";
 import { Grant, grantStatements, policyDocument } from "./policy-documents";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { InvalidArgument, checkInteger, checkOneOf } from "./validation";
 
-export const API_QUOTA_PERIODS = ["DAY", "WEEK", "MONTH"] as const;
-export type ApiQuotaPeriod = (typeof API_QUOTA_PERIODS)[number];
 
 /** The one resource the API exposes, `POST /<path>`. */
 export const API_PATH = "messages";

@@ -120,6 +120,9 @@ export const KMS_LIMITS = {
     deletionWindowInDays: [7, 30],
 } as const;
 
+export const API_QUOTA_PERIODS = ["DAY", "WEEK", "MONTH"] as const;
+export type ApiQuotaPeriod = (typeof API_QUOTA_PERIODS)[number];
+
 export const API_DEFAULTS = {
     /** Steady-state requests per second, per stage and per usage plan. */
     rateLimit: 50,
@@ -127,7 +130,7 @@ export const API_DEFAULTS = {
     burstLimit: 100,
     /** Requests per quota period, per API key. */
     quotaLimit: 100_000,
-    quotaPeriod: "DAY" as "DAY" | "WEEK" | "MONTH",
+    quotaPeriod: "DAY" as ApiQuotaPeriod,
     logRetentionDays: 30,
     stageName: "v1",
     /** Alarm on any 5XX in a period. */

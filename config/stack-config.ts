@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
     API_LIMITS,
+    API_QUOTA_PERIODS,
+    ApiQuotaPeriod,
     KINESIS_LIMITS,
     KMS_LIMITS,
     LAMBDA_ARCHITECTURES,
@@ -10,7 +12,6 @@ import {
     SQS_LIMITS,
 } from "../components/defaults";
 import { InvalidArgument } from "../components/validation";
-import { API_QUOTA_PERIODS, ApiQuotaPeriod } from "../components/api-to-queue";
 import { IMAGE_PROCESSOR_LIMITS } from "../functions/image-processor/settings";
 
 /** The project namespace of every key below (the `name` in Pulumi.yaml). */
