@@ -5,8 +5,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { bundleFunction } from "../components/bundle";
-import { functionEntry } from "../components/lambda-function";
+import { bundleFunction } from "../components/compute/bundle";
+import { functionEntry } from "../components/compute/lambda-function";
 import { AUDIT_TABLE_ENV, AUDIT_TABLE_KEY } from "../functions/audit-logger/record";
 import { countItems, createHashKeyTable } from "../test/support/dynamo-tables";
 import { dynamoClient, startDynaliteProcess, type Emulator } from "../test/support/emulators";

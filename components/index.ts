@@ -1,20 +1,26 @@
 // The library surface: `import { QueueWithDlq, FanOutTopic } from "event-pipelines"`.
-export * from "./alarms";
-export * from "./alert-topic";
-export * from "./bundle";
-export * from "./defaults";
-export * from "./encrypted-topic";
-export * from "./encryption-key";
-export * from "./fan-out-topic";
-export * from "./lambda-function";
-export * from "./policy-documents";
-export * from "./queue-with-dlq";
-export * from "./filter-policies";
-export * from "./validation";
-export * from "./stream-to-table";
-export * from "./api-to-queue";
-export * from "./event-patterns";
-export * from "./object-created-rule";
-export * from "./secure-bucket";
-export * from "./keyed-table";
-export * from "./api-gateway-account";
+
+// Shared defaults, limits and argument checks.
+export * from "./shared/defaults";
+export * from "./shared/validation";
+
+// Building blocks, grouped by what they are.
+export * from "./security/policy-documents";
+export * from "./security/encryption-key";
+export * from "./monitoring/alarms";
+export * from "./monitoring/alert-topic";
+export * from "./messaging/queue-with-dlq";
+export * from "./messaging/encrypted-topic";
+export * from "./messaging/fan-out-topic";
+export * from "./messaging/filter-policies";
+export * from "./messaging/event-patterns";
+export * from "./messaging/object-created-rule";
+export * from "./storage/secure-bucket";
+export * from "./storage/keyed-table";
+export * from "./compute/bundle";
+export * from "./compute/lambda-function";
+export * from "./api/api-to-queue";
+export * from "./api/api-gateway-account";
+
+// The seed systems.
+export * from "./systems/stream-to-table";

@@ -10,8 +10,8 @@ import {
     LAMBDA_RUNTIMES,
     LOG_RETENTION_DAYS,
     SQS_LIMITS,
-} from "../components/defaults";
-import { InvalidArgument } from "../components/validation";
+} from "../components/shared/defaults";
+import { InvalidArgument } from "../components/shared/validation";
 import { IMAGE_PROCESSOR_LIMITS } from "../functions/image-processor/settings";
 
 /** The project namespace of every key below (the `name` in Pulumi.yaml). */

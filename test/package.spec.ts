@@ -19,8 +19,8 @@ describe("the package, as another program imports it", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8"));
         expect(fs.existsSync(path.join(REPO_ROOT, pkg.exports["."].default))).to.equal(true);
         const types = fs.readFileSync(path.join(REPO_ROOT, pkg.exports["."].types), "utf8");
-        expect(types).to.contain('export * from "./queue-with-dlq"');
-        expect(fs.readFileSync(path.join(REPO_ROOT, "dist/components/queue-with-dlq.d.ts"), "utf8")).to.contain("export interface QueueWithDlqArgs");
+        expect(types).to.contain(`export * from "./messaging/queue-with-dlq"`);
+        expect(fs.readFileSync(path.join(REPO_ROOT, "dist/components/messaging/queue-with-dlq.d.ts"), "utf8")).to.contain("export interface QueueWithDlqArgs");
         expect(pkg.files).to.include.members(["dist", "functions"]);
     });
 

@@ -12,7 +12,7 @@ import { messageValidator, oneLine, validateMessage, MAX_REASON_LENGTH, type Api
 // - if that copy fails, or processing throws, the record is a batch item failure and SQS
 //   redelivers it (and, after maxReceiveCount, moves it to the DLQ itself): nothing is lost.
 
-import { CONSUMER_ENV } from "../../components/defaults";
+import { CONSUMER_ENV } from "../../components/shared/defaults";
 export { API_MESSAGE_SCHEMA, API_MESSAGE_LIMITS, validateMessage } from "./message-schema";
 export type { ApiMessage, MessageCheck } from "./message-schema";
 

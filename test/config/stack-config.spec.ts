@@ -8,7 +8,7 @@ import {
     SQS_DEFAULTS,
     STREAM_EVENT_SOURCE_DEFAULTS,
     API_DEFAULTS,
-} from "../../components/defaults";
+} from "../../components/shared/defaults";
 import { IMAGE_PROCESSOR_ENV } from "../../functions/image-processor/settings";
 import { CONFIG_KEYS, parseStackConfig, StackConfig } from "../../config/stack-config";
 import { readProject } from "../../local/stack-files";

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { EventPattern, InputTransformer, OBJECT_ENVELOPE, applyInputTransformer, matchesEventPattern } from "../../components/event-patterns";
-import { FilterPolicy, FilterPolicyScope, checkFilterPolicy, filterPolicyCombinations, matchesFilterPolicy } from "../../components/filter-policies";
+import { EventPattern, InputTransformer, OBJECT_ENVELOPE, applyInputTransformer, matchesEventPattern } from "../../components/messaging/event-patterns";
+import { FilterPolicy, FilterPolicyScope, checkFilterPolicy, filterPolicyCombinations, matchesFilterPolicy } from "../../components/messaging/filter-policies";
 import { Plan, PlannedResource } from "../../local/plan";
 import { ObjectCreatedFields, objectCreatedEvent } from "../support/lambda-events";
 import { one, ofType } from "../support/pulumi-harness";

@@ -1,4 +1,4 @@
-import { RESOURCE_STAR_ACTIONS, PolicyDocument, PolicyStatement } from "../../components/policy-documents";
+import { RESOURCE_STAR_ACTIONS, PolicyDocument, PolicyStatement } from "../../components/security/policy-documents";
 import { Plan, PlannedResource } from "../../local/plan";
 
 // Whole-graph security rules, as pure functions from a plan to a list of violations. Each rule

@@ -5,7 +5,7 @@
  */
 import type { Context, KinesisStreamRecord, SQSEvent, SQSRecord } from "aws-lambda";
 import { createHash } from "crypto";
-import { OBJECT_ENVELOPE, applyInputTransformer } from "../../components/event-patterns";
+import { OBJECT_ENVELOPE, applyInputTransformer } from "../../components/messaging/event-patterns";
 
 /** Fields of an Object Created event a spec may choose; the rest are fixed sample values. */
 export interface ObjectCreatedFields {

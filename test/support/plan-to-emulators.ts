@@ -28,7 +28,7 @@ import {
     type CreateStreamCommandInput,
     type KinesisClient,
 } from "@aws-sdk/client-kinesis";
-import { StreamToTable, type StreamToTableArgs } from "../../components/stream-to-table";
+import { StreamToTable, type StreamToTableArgs } from "../../components/systems/stream-to-table";
 import type { Plan, PlannedResource } from "../../local/plan";
 import { ALERT_TOPIC_ARN, ofType, record } from "./pulumi-harness";
 

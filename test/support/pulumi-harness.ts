@@ -1,6 +1,6 @@
 import { evaluate, evaluateStack } from "../../local/engine";
 import { Plan, PlannedResource } from "../../local/plan";
-import { PolicyDocument } from "../../components/policy-documents";
+import { PolicyDocument } from "../../components/security/policy-documents";
 
 // The mock harness: runs a program under Pulumi's mock engine and hands back every resource it
 // registered, with inputs, parent and dependencies, plus finders for assertions.

@@ -1,6 +1,6 @@
 import Ajv, { type ValidateFunction } from "ajv-draft-04";
 import { expect } from "chai";
-import { checkApiArgs, type ApiToQueueArgs } from "../../../components/api-to-queue";
+import { checkApiArgs, type ApiToQueueArgs } from "../../../components/api/api-to-queue";
 import {
     API_MESSAGE_LIMITS as L,
     API_MESSAGE_SCHEMA,

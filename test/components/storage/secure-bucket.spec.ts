@@ -1,0 +1,103 @@
+import { expect } from "chai";
+import { SecureBucket, SecureBucketArgs } from "../../../components/storage/secure-bucket";
+import { Plan } from "../../../local/plan";
+import { ofType, one, policyOf, record } from "../../support/pulumi-harness";
+
+const BUCKET_ARN = "arn:aws:s3:::uploads-bucket";
+
+function build(args: SecureBucketArgs = {}): Promise<Plan> {
+    return record(() => {
+        new SecureBucket("uploads", args);
+    });
+}
+
+describe("SecureBucket", () => {
+    let plan: Plan;
+    before(async () => {
+        plan = await build();
+    });
+
+    it("creates a bucket that is never force-destroyed, under the component's type token", () => {
+        expect(one(plan, "aws:s3/bucket:Bucket", "uploads-bucket").inputs.forceDestroy).to.equal(false);
+        expect(one(plan, "event-pipelines:index:SecureBucket", "uploads")).to.not.equal(undefined);
+    });
+
+    it("blocks all public access", () => {
+        expect(one(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "uploads-public-access-block").inputs).to.deep.include({
+            bucket: "uploads-bucket",
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        });
+    });
+
+    it("encrypts with SSE-KMS and a Bucket Key, on the AWS-managed key by default", () => {
+        const sse = one(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "uploads-encryption");
+        expect(sse.inputs.bucket).to.equal("uploads-bucket");
+        expect(sse.inputs.rules).to.deep.equal([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }]);
+    });
+
+    it("uses a customer-managed key when given one", async () => {
+        const key = "arn:aws:kms:us-east-1:123456789012:key/1234";
+        const withKey = await build({ kmsKeyArn: key });
+        const sse = one(withKey, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "uploads-encryption");
+        expect((sse.inputs.rules as any[])[0].applyServerSideEncryptionByDefault).to.deep.equal({ sseAlgorithm: "aws:kms", kmsMasterKeyId: key });
+    });
+
+    it("turns versioning on and ACLs off (bucket owner enforced)", () => {
+        expect(one(plan, "aws:s3/bucketVersioning:BucketVersioning", "uploads-versioning").inputs.versioningConfiguration).to.deep.equal({ status: "Enabled" });
+        expect(one(plan, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "uploads-ownership").inputs.rule).to.deep.equal({
+            objectOwnership: "BucketOwnerEnforced",
+        });
+    });
+
+    it("denies any request without TLS on the bucket and its objects, and allows nothing else", () => {
+        const policy = one(plan, "aws:s3/bucketPolicy:BucketPolicy", "uploads-policy");
+        expect(policy.inputs.bucket).to.equal("uploads-bucket");
+        expect(policyOf(policy)).to.deep.equal({
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "DenyInsecureTransport",
+                    Effect: "Deny",
+                    Principal: "*",
+                    Action: "s3:*",
+                    Resource: [BUCKET_ARN, `${BUCKET_ARN}/*`],
+                    Condition: { Bool: { "aws:SecureTransport": "false" } },
+                },
+            ],
+        });
+    });
+
+    it("sends the bucket's events to EventBridge", () => {
+        expect(one(plan, "aws:s3/bucketNotification:BucketNotification", "uploads-notification").inputs).to.deep.include({
+            bucket: "uploads-bucket",
+            eventbridge: true,
+        });
+    });
+
+    it("exposes the bucket name and ARN", async () => {
+        let bucket: SecureBucket | undefined;
+        await record(() => {
+            bucket = new SecureBucket("uploads", {});
+        });
+        const [name, arn] = await Promise.all([
+            new Promise((resolve) => bucket!.bucketName.apply(resolve)),
+            new Promise((resolve) => bucket!.arn.apply(resolve)),
+        ]);
+        expect(name).to.equal("uploads-bucket");
+        expect(arn).to.equal(BUCKET_ARN);
+    });
+
+    it("can leave EventBridge notifications off", async () => {
+        const off = await build({ eventBridge: false });
+        expect(ofType(off, "aws:s3/bucketNotification:BucketNotification")).to.have.length(0);
+    });
+
+    it("sets protect on the bucket when asked", async () => {
+        const protectedPlan = await build({ protect: true });
+        expect(one(protectedPlan, "aws:s3/bucket:Bucket", "uploads-bucket").protect).to.equal(true);
+        expect(one(plan, "aws:s3/bucket:Bucket", "uploads-bucket").protect).to.equal(false);
+    });
+});
