@@ -15,10 +15,15 @@ import {
     functionEntry,
 } from "./components";
 import { StackConfig, loadStackConfig } from "./config/stack-config";
-import { API_MESSAGE_SCHEMA } from "./functions/api-consumer/message-schema";
-import { AUDIT_TABLE_ENV, AUDIT_TABLE_KEY } from "./functions/audit-logger/record";
-import { DEFAULT_DERIVED_PREFIX, IMAGE_KEY_SUFFIXES } from "./functions/image-processor/keys";
-import { IMAGE_PROCESSOR_ENV, ImageProcessorEnvName } from "./functions/image-processor/settings";
+import {
+    API_MESSAGE_SCHEMA,
+    AUDIT_TABLE_ENV,
+    AUDIT_TABLE_KEY,
+    DEFAULT_DERIVED_PREFIX,
+    IMAGE_KEY_SUFFIXES,
+    IMAGE_PROCESSOR_ENV,
+    ImageProcessorEnvName,
+} from "./functions/shared/contract";
 
 // The whole system, composed from the stack's config: the alert topic every alarm reports to; the
 // lab of seed 003 (uploads fanned out to an image processor and an audit logger, and an API that

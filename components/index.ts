@@ -1,5 +1,8 @@
 // The library surface: `import { QueueWithDlq, FanOutTopic } from "event-pipelines"`.
 
+// What the shipped handlers and their infrastructure agree on (env names, table keys, schemas).
+export * from "../functions/shared/contract";
+
 // Shared defaults, limits and argument checks.
 export * from "./shared/defaults";
 export * from "./shared/validation";

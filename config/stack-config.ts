@@ -12,7 +12,7 @@ import {
     SQS_LIMITS,
 } from "../components/shared/defaults";
 import { InvalidArgument } from "../components/shared/validation";
-import { IMAGE_PROCESSOR_LIMITS } from "../functions/image-processor/settings";
+import { IMAGE_PROCESSOR_LIMITS } from "../functions/shared/contract";
 
 /** The project namespace of every key below (the `name` in Pulumi.yaml). */
 export const PROJECT = "event-pipelines";

@@ -20,6 +20,7 @@
 
 import { BlockList, isIP } from "net";
 import { InvalidArgument } from "../shared/validation";
+import { UPLOAD_ENVELOPE } from "../../functions/shared/contract";
 
 export type EventPattern = { [field: string]: EventPattern | PatternValue[] };
 export type PatternValue = string | number | boolean | null | Record<string, unknown>;
@@ -372,7 +373,7 @@ export interface InputTransformer {
  */
 export const OBJECT_ENVELOPE: InputTransformer = {
     inputPaths: { object: "$.detail.object" },
-    inputTemplate: '{"object": <object>, "event": <aws.events.event.json>}',
+    inputTemplate: `{"${UPLOAD_ENVELOPE.object}": <object>, "${UPLOAD_ENVELOPE.event}": <aws.events.event.json>}`,
 };
 
 const PLACEHOLDER = /<([A-Za-z0-9_.-]+)>/g;

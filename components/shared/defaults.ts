@@ -157,9 +157,3 @@ export const EVENT_TARGET_LIMITS = {
     maximumEventAgeInSeconds: [60, 86_400],
     maximumRetryAttempts: [0, 185],
 } as const;
-
-/** Environment variables components set on the functions they build, read by the handlers. */
-export const CONSUMER_ENV = {
-    /** URL of the consumer's own DLQ, for a consumer that moves refused messages there itself. */
-    deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
-} as const;

@@ -7,6 +7,7 @@ import { LambdaFunction, LambdaFunctionArgs, functionEntry } from "../compute/la
 import { QueueWithDlq } from "../messaging/queue-with-dlq";
 import { InvalidArgument, checkInteger, checkOneOf } from "../shared/validation";
 import { tableBasics } from "../storage/keyed-table";
+import { DEFAULT_EVENT_ID_FIELD, EVENT_TABLE, REJECTS_TABLE, STREAM_TO_TABLE_ENV } from "../../functions/shared/contract";
 
 /** The consumer's event source mapping; see STREAM_EVENT_SOURCE_DEFAULTS for each default. */
 export interface StreamConsumerArgs {
@@ -67,10 +68,10 @@ export const KINESIS_CONSUMER_ACTIONS = [
     "kinesis:ListShards",
 ];
 
-const EVENT_TABLE_KEY = "eventId";
-const REJECTS_TABLE_KEY = "recordId";
-const TTL_ATTRIBUTE = "expiresAt";
-const LOOKUP_INDEX = "bySourceAndTime";
+const EVENT_TABLE_KEY = EVENT_TABLE.hashKey;
+const REJECTS_TABLE_KEY = REJECTS_TABLE.hashKey;
+const TTL_ATTRIBUTE = EVENT_TABLE.ttlAttribute;
+const LOOKUP_INDEX = EVENT_TABLE.lookupIndex.name;
 
 /**
  * The seed-001 system: a KMS-encrypted Kinesis stream read by a bundled function that writes
@@ -120,15 +121,15 @@ export class StreamToTable extends pulumi.ComponentResource {
                 hashKey: EVENT_TABLE_KEY,
                 attributes: [
                     { name: EVENT_TABLE_KEY, type: "S" },
-                    ...(args.lookupIndex ? [{ name: "source", type: "S" }, { name: "eventTime", type: "S" }] : []),
+                    ...(args.lookupIndex ? [{ name: EVENT_TABLE.lookupIndex.hashKey, type: "S" }, { name: EVENT_TABLE.lookupIndex.rangeKey, type: "S" }] : []),
                 ],
                 globalSecondaryIndexes: args.lookupIndex
                     ? [
                           {
                               name: LOOKUP_INDEX,
                               keySchemas: [
-                                  { attributeName: "source", keyType: "HASH" },
-                                  { attributeName: "eventTime", keyType: "RANGE" },
+                                  { attributeName: EVENT_TABLE.lookupIndex.hashKey, keyType: "HASH" },
+                                  { attributeName: EVENT_TABLE.lookupIndex.rangeKey, keyType: "RANGE" },
                               ],
                               projectionType: "ALL",
                           },
@@ -171,10 +172,10 @@ export class StreamToTable extends pulumi.ComponentResource {
                 ...args.consumer?.function,
                 entry: functionEntry("stream-to-table"),
                 environment: {
-                    TABLE_NAME: this.table.name,
-                    REJECTS_TABLE_NAME: this.rejectsTable.name,
-                    EVENT_ID_FIELD: args.eventIdField ?? "eventId",
-                    ...(args.ttlDays ? { TTL_DAYS: String(args.ttlDays) } : {}),
+                    [STREAM_TO_TABLE_ENV.tableName]: this.table.name,
+                    [STREAM_TO_TABLE_ENV.rejectsTableName]: this.rejectsTable.name,
+                    [STREAM_TO_TABLE_ENV.eventIdField]: args.eventIdField ?? DEFAULT_EVENT_ID_FIELD,
+                    ...(args.ttlDays ? { [STREAM_TO_TABLE_ENV.ttlDays]: String(args.ttlDays) } : {}),
                 },
                 grants: [
                     { actions: KINESIS_CONSUMER_ACTIONS, resources: [this.stream.arn] },

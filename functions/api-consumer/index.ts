@@ -2,6 +2,7 @@ import { SendMessageCommand, SQSClient, type MessageAttributeValue } from "@aws-
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { CONSUMER_ENV } from "../shared/contract";
 import { messageValidator, oneLine, validateMessage, MAX_REASON_LENGTH, type ApiMessage } from "./message-schema";
 
 // Consumes the `api` queue that API Gateway's POST /messages feeds (seed 003, flow 2).
@@ -12,7 +13,6 @@ import { messageValidator, oneLine, validateMessage, MAX_REASON_LENGTH, type Api
 // - if that copy fails, or processing throws, the record is a batch item failure and SQS
 //   redelivers it (and, after maxReceiveCount, moves it to the DLQ itself): nothing is lost.
 
-import { CONSUMER_ENV } from "../../components/shared/defaults";
 export { API_MESSAGE_SCHEMA, API_MESSAGE_LIMITS, validateMessage } from "./message-schema";
 export type { ApiMessage, MessageCheck } from "./message-schema";
 

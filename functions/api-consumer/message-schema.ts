@@ -1,4 +1,5 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv-draft-04";
+import { API_MESSAGE_SCHEMA, ATTRIBUTE_NAME_PATTERN, type ApiMessage } from "../shared/contract";
 
 // The one contract of the API flow: API Gateway validates `POST /messages` bodies against this
 // schema (the ApiToQueue `requestSchema`), and the api-consumer Lambda validates every queued
@@ -9,62 +10,8 @@ import Ajv, { type ErrorObject, type ValidateFunction } from "ajv-draft-04";
 // no `propertyNames` (draft 6). Patterns are anchored (JSON schema patterns match anywhere) and
 // every string and map is bounded, so a valid body's content stays far below SQS's message size.
 
-/** Bounds of a valid message; the schema is built from them and the tests check them exactly. */
-export const API_MESSAGE_LIMITS = {
-    /** Characters (code points) of `message`. */
-    messageMaxLength: 4096,
-    /** Characters of `type`, e.g. "order.created". */
-    typeMaxLength: 64,
-    /** Characters of `correlationId` (a UUID, ULID or trace id fits). */
-    correlationIdMaxLength: 128,
-    /** Entries of `attributes`. */
-    attributesMaxProperties: 16,
-    /** Characters of an attribute name. */
-    attributeNameMaxLength: 64,
-    /** Characters of an attribute value. */
-    attributeValueMaxLength: 256,
-} as const;
-
-const L = API_MESSAGE_LIMITS;
-
-/** A letter, then letters, digits, dot, underscore or dash: a name that is safe in logs and metrics. */
-const NAME_PATTERN = "^[A-Za-z][A-Za-z0-9._-]*$";
-const ATTRIBUTE_NAME_PATTERN = `^[A-Za-z][A-Za-z0-9._-]{0,${L.attributeNameMaxLength - 1}}$`;
-
-/** What a client may POST, and what the consumer accepts from the queue. */
-export interface ApiMessage {
-    /** The text of the message; at least one non-blank character. */
-    message: string;
-    /** What kind of message this is, for routing and metrics. */
-    type?: string;
-    /** The client's id for tracing the message end to end. */
-    correlationId?: string;
-    /** A small map of string values. */
-    attributes?: Record<string, string>;
-}
-
-/** The JSON schema (draft 4) of a POST /messages body, for API Gateway and for the consumer. */
-export const API_MESSAGE_SCHEMA = {
-    $schema: "http://json-schema.org/draft-04/schema#",
-    title: "ApiMessage",
-    type: "object",
-    required: ["message"],
-    // `satisfies` keeps the schema's properties and the ApiMessage type in step, both ways.
-    properties: {
-        // `\S`: a message of blanks only carries nothing.
-        message: { type: "string", minLength: 1, maxLength: L.messageMaxLength, pattern: "\\S" },
-        type: { type: "string", minLength: 1, maxLength: L.typeMaxLength, pattern: NAME_PATTERN },
-        correlationId: { type: "string", minLength: 1, maxLength: L.correlationIdMaxLength, pattern: "^[A-Za-z0-9._:-]+$" },
-        attributes: {
-            type: "object",
-            maxProperties: L.attributesMaxProperties,
-            // Draft 4 has no propertyNames: names are bounded by allowing only the names that match.
-            patternProperties: { [ATTRIBUTE_NAME_PATTERN]: { type: "string", maxLength: L.attributeValueMaxLength } },
-            additionalProperties: false,
-        },
-    } satisfies Record<keyof ApiMessage, object>,
-    additionalProperties: false,
-} as const;
+export { API_MESSAGE_LIMITS, API_MESSAGE_SCHEMA, ATTRIBUTE_NAME_PATTERN } from "../shared/contract";
+export type { ApiMessage } from "../shared/contract";
 
 /** Longest reason validateMessage returns: it travels as an SQS message attribute and a log field. */
 export const MAX_REASON_LENGTH = 512;

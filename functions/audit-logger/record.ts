@@ -3,10 +3,8 @@
 
 import type { ObjectCreated } from "../shared/object-created";
 
-/** Environment variable naming the audit table. */
-export const AUDIT_TABLE_ENV = "AUDIT_TABLE_NAME";
-/** The audit table's partition key (a string). */
-export const AUDIT_TABLE_KEY = "auditId";
+import { AUDIT_TABLE_KEY } from "../shared/contract";
+export { AUDIT_TABLE_ENV, AUDIT_TABLE_KEY } from "../shared/contract";
 
 /** The upload an audit record describes (the shared parser's view of the event). */
 export type UploadAudit = ObjectCreated;

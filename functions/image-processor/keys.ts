@@ -2,11 +2,8 @@
 // infrastructure (EventBridge rule, SNS filter policy, IAM grants) can import it cheaply.
 import { createHash } from "crypto";
 
-/** Where derived objects (thumbnail, metadata JSON) go unless DERIVED_PREFIX says otherwise. */
-export const DEFAULT_DERIVED_PREFIX = "thumbnails/";
-
-/** Key endings the images subscription lets through, compared in any letter case. */
-export const IMAGE_KEY_SUFFIXES = [".jpg", ".jpeg", ".png", ".gif", ".webp"] as const;
+import { DEFAULT_DERIVED_PREFIX, IMAGE_KEY_SUFFIXES } from "../shared/contract";
+export { DEFAULT_DERIVED_PREFIX, IMAGE_KEY_SUFFIXES } from "../shared/contract";
 
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;

@@ -1,20 +1,9 @@
 // The function's environment: names and defaults exported for the infrastructure, read and
 // checked once at cold start so a bad value fails the init with one line, not every message.
-import { DEFAULT_DERIVED_PREFIX } from "./keys";
+import { IMAGE_PROCESSOR_ENV, IMAGE_PROCESSOR_LIMITS } from "../shared/contract";
 
-/** Environment variables the deployed function reads, with the defaults it uses when one is unset. */
-export const IMAGE_PROCESSOR_ENV = {
-    /** Prefix of every derived key; the EventBridge rule must exclude it and IAM PutObject is scoped to it. */
-    DERIVED_PREFIX: DEFAULT_DERIVED_PREFIX,
-    /** Longest side of a thumbnail, in pixels (smaller images are not enlarged). */
-    THUMBNAIL_SIZE: "256",
-    /** Largest object downloaded, in bytes (20 MiB): bounds memory and time per message. */
-    MAX_IMAGE_BYTES: String(20 * 1024 * 1024),
-    /** Largest image decoded, in pixels (width × height): a decompression bomb stays small on disk. */
-    MAX_INPUT_PIXELS: String(40_000_000),
-} as const;
-
-export type ImageProcessorEnvName = keyof typeof IMAGE_PROCESSOR_ENV;
+export { IMAGE_PROCESSOR_ENV, IMAGE_PROCESSOR_LIMITS } from "../shared/contract";
+export type { ImageProcessorEnvName } from "../shared/contract";
 
 export interface Settings {
     derivedPrefix: string;
@@ -22,13 +11,6 @@ export interface Settings {
     maxImageBytes: number;
     maxInputPixels: number;
 }
-
-/** Ranges each numeric setting must fall in; the stack config checks THUMBNAIL_SIZE against the same. */
-export const IMAGE_PROCESSOR_LIMITS = {
-    THUMBNAIL_SIZE: [16, 4096],
-    MAX_IMAGE_BYTES: [1, 1024 * 1024 * 1024],
-    MAX_INPUT_PIXELS: [1, 268_402_689], // sharp's own default limit (0x3FFF × 0x3FFF)
-} as const;
 
 function integer(env: Record<string, string | undefined>, name: keyof typeof IMAGE_PROCESSOR_LIMITS): number {
     const raw = env[name] ?? IMAGE_PROCESSOR_ENV[name];

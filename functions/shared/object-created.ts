@@ -1,9 +1,10 @@
 import { S3EventNotificationEventBridgeSchema } from "@aws-lambda-powertools/parser/schemas/s3";
 import { z } from "zod";
+import { UPLOAD_ENVELOPE } from "./contract";
 
 // The message the uploads fan-out delivers to its queues (raw SNS delivery), parsed once for every
 // consumer: the EventBridge target wraps each S3 "Object Created" event in an envelope,
-// `{"object": <detail.object>, "event": <event>}` (OBJECT_ENVELOPE in components/event-patterns.ts),
+// `{"object": <detail.object>, "event": <event>}` (UPLOAD_ENVELOPE in ./contract),
 // so SNS can filter on `object.key` near the top. Only `event` is read: it is the whole event, and
 // the envelope's copy of the object adds nothing. A bare event is read too: messages queued before
 // the envelope, or a redrive of them, are still consumed.
@@ -54,8 +55,8 @@ export function decodeEventKey(raw: string): string {
     }
 }
 
-function isEnvelope(json: unknown): json is { object: unknown; event: unknown } {
-    return typeof json === "object" && json !== null && !Array.isArray(json) && "event" in json && "object" in json;
+function isEnvelope(json: unknown): json is Record<(typeof UPLOAD_ENVELOPE)[keyof typeof UPLOAD_ENVELOPE], unknown> {
+    return typeof json === "object" && json !== null && !Array.isArray(json) && UPLOAD_ENVELOPE.event in json && UPLOAD_ENVELOPE.object in json;
 }
 
 /** Parses and validates one message body; throws one line naming what was expected. */
@@ -67,10 +68,10 @@ export function parseObjectCreatedMessage(body: string): ObjectCreated {
         throw new Error(`message body is not JSON (expected an S3 Object Created event): ${body.slice(0, 80).replace(/\s+/g, " ")}`);
     }
     const envelope = isEnvelope(json) ? json : undefined;
-    const parsed = (eventSchema ??= buildEventSchema()).safeParse(envelope ? envelope.event : json);
+    const parsed = (eventSchema ??= buildEventSchema()).safeParse(envelope ? envelope[UPLOAD_ENVELOPE.event] : json);
     if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        const path = [...(envelope ? ["event"] : []), ...issue.path].join(".") || "(root)";
+        const path = [...(envelope ? [UPLOAD_ENVELOPE.event] : []), ...issue.path].join(".") || "(root)";
         throw new Error(`message is not an S3 Object Created event: ${path}: ${issue.message}`);
     }
     // The schema fits every S3 event EventBridge sends; consumers act on creations only.

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
+import { DEFAULT_EVENT_ID_FIELD, EVENT_TABLE, REJECTS_TABLE, STREAM_TO_TABLE_ENV } from "../shared/contract";
 import { decodeRecord, makeReject, marshallItem, type RejectItem } from "./decode";
 import { planChunks, writeChunks, REFUSED_ERROR, type ChunkOutcome, type PutUnit } from "./write";
 
@@ -64,19 +65,19 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): StreamToTab
         return value;
     };
     const optional = (name: string): string | undefined => env[name]?.trim() || undefined;
-    const tableName = required("TABLE_NAME");
-    const rejectsTableName = required("REJECTS_TABLE_NAME");
-    const parallel = optional("MAX_PARALLEL_WRITES");
+    const tableName = required(STREAM_TO_TABLE_ENV.tableName);
+    const rejectsTableName = required(STREAM_TO_TABLE_ENV.rejectsTableName);
+    const parallel = optional(STREAM_TO_TABLE_ENV.maxParallelWrites);
     const maxParallelWrites = parallel === undefined ? 4 : Number(parallel);
     if (!Number.isInteger(maxParallelWrites) || maxParallelWrites < 1) {
-        throw new Error(`stream-to-table: MAX_PARALLEL_WRITES must be a positive integer, got "${parallel}"`);
+        throw new Error(`stream-to-table: ${STREAM_TO_TABLE_ENV.maxParallelWrites} must be a positive integer, got "${parallel}"`);
     }
-    const ttl = optional("TTL_DAYS");
+    const ttl = optional(STREAM_TO_TABLE_ENV.ttlDays);
     const ttlDays = ttl === undefined ? undefined : Number(ttl);
     if (ttlDays !== undefined && !(Number.isFinite(ttlDays) && ttlDays > 0)) {
-        throw new Error(`stream-to-table: TTL_DAYS must be a positive number of days, got "${ttl}"`);
+        throw new Error(`stream-to-table: ${STREAM_TO_TABLE_ENV.ttlDays} must be a positive number of days, got "${ttl}"`);
     }
-    return { tableName, rejectsTableName, eventIdField: optional("EVENT_ID_FIELD") ?? "eventId", maxParallelWrites, ttlDays };
+    return { tableName, rejectsTableName, eventIdField: optional(STREAM_TO_TABLE_ENV.eventIdField) ?? DEFAULT_EVENT_ID_FIELD, maxParallelWrites, ttlDays };
 }
 
 /** Builds the handler around a DynamoDB client and the tables it writes. */
@@ -85,7 +86,7 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
         client,
         tableName,
         rejectsTableName,
-        eventIdField = "eventId",
+        eventIdField = DEFAULT_EVENT_ID_FIELD,
         maxParallelWrites = 4,
         ttlDays,
         sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
@@ -118,7 +119,7 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
         const rejectUnit = (reject: RejectItem, sequenceNumbers: string[]): PutUnit => ({
             kind: "reject",
             table: rejectsTableName,
-            keyAttribute: "recordId",
+            keyAttribute: REJECTS_TABLE.hashKey,
             key: reject.recordId,
             item: marshallItem(reject),
             sequenceNumbers,
@@ -127,7 +128,7 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
             const decoded = decodeRecord(record, eventIdField, { ttlDays, now: new Date(started) });
             const sequenceNumbers = [record.kinesis.sequenceNumber];
             if (decoded.kind === "item") {
-                units.push({ kind: "item", table: tableName, keyAttribute: "eventId", key: decoded.item.eventId, item: decoded.attributes, sequenceNumbers });
+                units.push({ kind: "item", table: tableName, keyAttribute: EVENT_TABLE.hashKey, key: decoded.item.eventId, item: decoded.attributes, sequenceNumbers });
             } else {
                 logger.warn("record rejected", { recordId: decoded.reject.recordId, reason: decoded.reject.reason });
                 units.push({ ...rejectUnit(decoded.reject, sequenceNumbers), item: decoded.attributes });

@@ -1,0 +1,152 @@
+// What the shipped handlers and the infrastructure that deploys them must agree on: environment
+// variable names, table keys, object-key rules, the uploads envelope and the API message schema.
+// One module, shipped in the package and exported from it (`import { AUDIT_TABLE_KEY } from
+// "event-pipelines"`), so a team that rebuilds one of these flows from the building blocks wires
+// the handler exactly as our system components do. Plain values only: no AWS SDK, no Powertools,
+// nothing that the Pulumi program would not want to load.
+
+// ---- every queue consumer -------------------------------------------------------------------
+
+/** Environment variables QueueWithDlq sets on the consumer it builds. */
+export const CONSUMER_ENV = {
+    /** URL of the consumer's own DLQ, for a consumer that moves refused messages there itself (`sendsRejectsToDlq`). */
+    deadLetterQueueUrl: "DEAD_LETTER_QUEUE_URL",
+} as const;
+
+// ---- seed 001: functions/stream-to-table ----------------------------------------------------
+
+/** Environment variables of the stream-to-table handler. */
+export const STREAM_TO_TABLE_ENV = {
+    /** The events table (required). */
+    tableName: "TABLE_NAME",
+    /** The rejects table (required). */
+    rejectsTableName: "REJECTS_TABLE_NAME",
+    /** Payload field holding the producer's event id. Default DEFAULT_EVENT_ID_FIELD. */
+    eventIdField: "EVENT_ID_FIELD",
+    /** Days after processing an event item expires (sets EVENT_TABLE.ttlAttribute). Default: never. */
+    ttlDays: "TTL_DAYS",
+    /** BatchWriteItem requests in flight at once. Default 4. */
+    maxParallelWrites: "MAX_PARALLEL_WRITES",
+} as const;
+
+/** Payload field holding the producer's event id, unless EVENT_ID_FIELD names another. */
+export const DEFAULT_EVENT_ID_FIELD = "eventId";
+
+/** The events table: its string partition key, TTL attribute and optional lookup index. */
+export const EVENT_TABLE = {
+    hashKey: "eventId",
+    ttlAttribute: "expiresAt",
+    lookupIndex: { name: "bySourceAndTime", hashKey: "source", rangeKey: "eventTime" },
+} as const;
+
+/** The rejects table: one item per record that can never be stored, keyed `<shardId>:<sequenceNumber>`. */
+export const REJECTS_TABLE = { hashKey: "recordId" } as const;
+
+// ---- seed 003, flow 1: functions/image-processor and functions/audit-logger ------------------
+
+/**
+ * The message an ObjectCreatedRule with OBJECT_ENVELOPE sends for each S3 "Object Created" event:
+ * `{"object": <the event's detail.object>, "event": <the event>}`. Filter policies read `object`
+ * (near the top, where SNS counts fewer combinations); consumers read `event`.
+ */
+export const UPLOAD_ENVELOPE = { object: "object", event: "event" } as const;
+
+/** Where derived objects (thumbnail, metadata JSON) go unless DERIVED_PREFIX says otherwise; the rule ignores it. */
+export const DEFAULT_DERIVED_PREFIX = "thumbnails/";
+
+/** Key endings the images subscription lets through, compared in any letter case. */
+export const IMAGE_KEY_SUFFIXES = [".jpg", ".jpeg", ".png", ".gif", ".webp"] as const;
+
+/** Environment variables the image processor reads, with the defaults it uses when one is unset. */
+export const IMAGE_PROCESSOR_ENV = {
+    /** Prefix of every derived key; the EventBridge rule must exclude it and IAM PutObject is scoped to it. */
+    DERIVED_PREFIX: DEFAULT_DERIVED_PREFIX,
+    /** Longest side of a thumbnail, in pixels (smaller images are not enlarged). */
+    THUMBNAIL_SIZE: "256",
+    /** Largest object downloaded, in bytes (20 MiB): bounds memory and time per message. */
+    MAX_IMAGE_BYTES: String(20 * 1024 * 1024),
+    /** Largest image decoded, in pixels (width × height): a decompression bomb stays small on disk. */
+    MAX_INPUT_PIXELS: String(40_000_000),
+} as const;
+
+export type ImageProcessorEnvName = keyof typeof IMAGE_PROCESSOR_ENV;
+
+/** Ranges each numeric image-processor setting must fall in; the stack config checks against the same. */
+export const IMAGE_PROCESSOR_LIMITS = {
+    THUMBNAIL_SIZE: [16, 4096],
+    MAX_IMAGE_BYTES: [1, 1024 * 1024 * 1024],
+    MAX_INPUT_PIXELS: [1, 268_402_689], // sharp's own default limit (0x3FFF × 0x3FFF)
+} as const;
+
+/** Environment variable naming the audit table. */
+export const AUDIT_TABLE_ENV = "AUDIT_TABLE_NAME";
+/** The audit table's partition key (a string): `s3://<bucket>/<key>#<versionId>`. */
+export const AUDIT_TABLE_KEY = "auditId";
+
+// ---- seed 003, flow 2: ApiToQueue and functions/api-consumer --------------------------------
+
+/** Bounds of a valid API message; the schema is built from them and the tests check them exactly. */
+export const API_MESSAGE_LIMITS = {
+    /** Characters (code points) of `message`. */
+    messageMaxLength: 4096,
+    /** Characters of `type`, e.g. "order.created". */
+    typeMaxLength: 64,
+    /** Characters of `correlationId` (a UUID, ULID or trace id fits). */
+    correlationIdMaxLength: 128,
+    /** Entries of `attributes`. */
+    attributesMaxProperties: 16,
+    /** Characters of an attribute name. */
+    attributeNameMaxLength: 64,
+    /** Characters of an attribute value. */
+    attributeValueMaxLength: 256,
+} as const;
+
+const L = API_MESSAGE_LIMITS;
+
+/** A letter, then letters, digits, dot, underscore or dash: a name that is safe in logs and metrics. */
+const NAME_PATTERN = "^[A-Za-z][A-Za-z0-9._-]*$";
+/** What an attribute name must match (draft 4 has no propertyNames, so this is a patternProperties key). */
+export const ATTRIBUTE_NAME_PATTERN = `^[A-Za-z][A-Za-z0-9._-]{0,${L.attributeNameMaxLength - 1}}$`;
+
+/** What a client may POST, and what the consumer accepts from the queue. */
+export interface ApiMessage {
+    /** The text of the message; at least one non-blank character. */
+    message: string;
+    /** What kind of message this is, for routing and metrics. */
+    type?: string;
+    /** The client's id for tracing the message end to end. */
+    correlationId?: string;
+    /** A small map of string values. */
+    attributes?: Record<string, string>;
+}
+
+/**
+ * The JSON schema (draft 4) of a POST /messages body: API Gateway validates requests against it
+ * (the ApiToQueue `requestSchema`), and the api-consumer validates every queued message against the
+ * very same object, because the queue also accepts messages that never went through the API.
+ *
+ * Draft 4 and only the keywords API Gateway's model validator implements: no `format`, no `$ref`,
+ * no `propertyNames` (draft 6). Patterns are anchored (JSON schema patterns match anywhere) and
+ * every string and map is bounded, so a valid body's content stays far below SQS's message size.
+ */
+export const API_MESSAGE_SCHEMA = {
+    $schema: "http://json-schema.org/draft-04/schema#",
+    title: "ApiMessage",
+    type: "object",
+    required: ["message"],
+    // `satisfies` keeps the schema's properties and the ApiMessage type in step, both ways.
+    properties: {
+        // `\S`: a message of blanks only carries nothing.
+        message: { type: "string", minLength: 1, maxLength: L.messageMaxLength, pattern: "\\S" },
+        type: { type: "string", minLength: 1, maxLength: L.typeMaxLength, pattern: NAME_PATTERN },
+        correlationId: { type: "string", minLength: 1, maxLength: L.correlationIdMaxLength, pattern: "^[A-Za-z0-9._:-]+$" },
+        attributes: {
+            type: "object",
+            maxProperties: L.attributesMaxProperties,
+            // Draft 4 has no propertyNames: names are bounded by allowing only the names that match.
+            patternProperties: { [ATTRIBUTE_NAME_PATTERN]: { type: "string", maxLength: L.attributeValueMaxLength } },
+            additionalProperties: false,
+        },
+    } satisfies Record<keyof ApiMessage, object>,
+    additionalProperties: false,
+} as const;
