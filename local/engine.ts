@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
+import { sealGrants } from "../components/security/statement-collector";
 import { MOCK_ACCOUNT, MockContext, mockCall, mockOutputs } from "./mock-state";
 import { Plan, PlannedResource } from "./plan";
 import { readProject, readStackFile, resolveConfig } from "./stack-files";
@@ -15,6 +16,12 @@ export interface EvaluateOptions {
     /** The program: creates resources, returns the stack outputs. */
     program: () => unknown;
     region?: string;
+    /**
+     * Build the policies that collect grants (StatementCollector) as soon as the program returns.
+     * Default true. false leaves them to what ends a program run by the Pulumi CLI (the settled
+     * stack outputs, or Node's event loop running out of work), for specs of that path.
+     */
+    sealGrantsOnReturn?: boolean;
 }
 
 type Callback = (err: unknown, response: any) => void;
@@ -52,7 +59,16 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
         recordRegistrations(resources);
         let outputs: Record<string, unknown> = {};
         try {
-            outputs = ((await Promise.race([pulumi.runtime.runInPulumiStack(async () => options.program()), failed])) ?? {}) as Record<string, unknown>;
+            // As when the CLI runs a program, the policies that collect grants are built once it has
+            // returned (here explicitly, so that exports waiting on such a policy cannot stall).
+            const program = async () => {
+                try {
+                    return await options.program();
+                } finally {
+                    if (options.sealGrantsOnReturn ?? true) sealGrants("the program returned");
+                }
+            };
+            outputs = ((await Promise.race([pulumi.runtime.runInPulumiStack(program), failed])) ?? {}) as Record<string, unknown>;
         } catch (err) {
             if (!failures.includes(err)) failures.push(err);
         }

@@ -21,7 +21,7 @@ export class EncryptedTopic extends pulumi.ComponentResource {
     readonly topic: aws.sns.Topic;
     readonly key: EncryptionKey;
     readonly arn: pulumi.Output<string>;
-    private readonly publishers: StatementCollector<PolicyStatement>;
+    readonly #publishers: StatementCollector<PolicyStatement>;
     private readonly accountId: pulumi.Output<string>;
     private publisherCount = 0;
 
@@ -34,14 +34,14 @@ export class EncryptedTopic extends pulumi.ComponentResource {
         );
         this.topic = new aws.sns.Topic(`${name}-sns`, { kmsMasterKeyId: this.key.arn }, { parent: this, protect: args.protect });
         this.arn = this.topic.arn;
-        this.publishers = new StatementCollector(`EncryptedTopic "${name}"`);
+        this.#publishers = new StatementCollector(`EncryptedTopic "${name}"`);
         this.accountId = awsContext(this).accountId;
         new aws.sns.TopicPolicy(
             `${name}-policy`,
             {
                 arn: this.topic.arn,
                 policy: pulumi
-                    .all([this.topic.arn, this.publishers.items])
+                    .all([this.topic.arn, this.#publishers.items])
                     .apply(([arn, publishers]) => JSON.stringify(policyDocument([tlsOnlyStatement("sns", [arn]), ...publishers]))),
             },
             { parent: this },
@@ -55,7 +55,7 @@ export class EncryptedTopic extends pulumi.ComponentResource {
      */
     allowPublishFrom(service: string, sourceArn: pulumi.Input<string>): void {
         const sid = `AllowPublish${++this.publisherCount}`;
-        this.publishers.add(
+        this.#publishers.add(
             pulumi.all([this.topic.arn, sourceArn, this.accountId]).apply(([topicArn, source, accountId]) =>
                 serviceStatement({ sid, service, actions: ["sns:Publish"], resource: topicArn, sourceArn: source, accountId }),
             ),

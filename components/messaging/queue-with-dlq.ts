@@ -82,8 +82,8 @@ export class QueueWithDlq extends pulumi.ComponentResource {
     readonly url: pulumi.Output<string>;
     readonly dlqArn: pulumi.Output<string>;
     readonly visibilityTimeoutSeconds: number;
-    private readonly queueSenders: StatementCollector<PolicyStatement>;
-    private readonly dlqSenders: StatementCollector<PolicyStatement>;
+    readonly #queueSenders: StatementCollector<PolicyStatement>;
+    readonly #dlqSenders: StatementCollector<PolicyStatement>;
     private readonly accountId: pulumi.Output<string>;
     private senderCount = 0;
 
@@ -132,10 +132,10 @@ export class QueueWithDlq extends pulumi.ComponentResource {
         this.url = this.queue.url;
         this.dlqArn = this.deadLetterQueue.arn;
 
-        this.queueSenders = new StatementCollector(`QueueWithDlq "${name}" queue`);
-        this.dlqSenders = new StatementCollector(`QueueWithDlq "${name}" DLQ`);
-        this.queuePolicy(`${name}-queue-policy`, this.queue, this.queueSenders);
-        this.queuePolicy(`${name}-dlq-policy`, this.deadLetterQueue, this.dlqSenders);
+        this.#queueSenders = new StatementCollector(`QueueWithDlq "${name}" queue`);
+        this.#dlqSenders = new StatementCollector(`QueueWithDlq "${name}" DLQ`);
+        this.queuePolicy(`${name}-queue-policy`, this.queue, this.#queueSenders);
+        this.queuePolicy(`${name}-dlq-policy`, this.deadLetterQueue, this.#dlqSenders);
 
         this.alarms.push(createAlarm(this, name, dlqDepthAlarm(this.deadLetterQueue.name), args.alertTopicArn));
         this.alarms.push(
@@ -196,7 +196,7 @@ export class QueueWithDlq extends pulumi.ComponentResource {
         const dlq = options.to === "dlq";
         const target = dlq ? this.deadLetterQueue : this.queue;
         const sid = `AllowSend${++this.senderCount}`;
-        (dlq ? this.dlqSenders : this.queueSenders).add(
+        (dlq ? this.#dlqSenders : this.#queueSenders).add(
             pulumi.all([target.arn, sourceArn, this.accountId]).apply(([arn, source, accountId]) =>
                 serviceStatement({ sid, service, actions: ["sqs:SendMessage"], resource: arn, sourceArn: source, accountId }),
             ),

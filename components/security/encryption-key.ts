@@ -23,25 +23,34 @@ export interface EncryptionKeyArgs {
 export class EncryptionKey extends pulumi.ComponentResource {
     readonly key: aws.kms.Key;
     readonly arn: pulumi.Output<string>;
-    private readonly services: StatementCollector<KeyUser>;
+    readonly #services: StatementCollector<KeyUser>;
 
     constructor(name: string, args: EncryptionKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:EncryptionKey", name, {}, opts);
         checkInteger(`EncryptionKey "${name}": deletionWindowInDays`, args.deletionWindowInDays, KMS_LIMITS.deletionWindowInDays);
-        this.services = new StatementCollector(`EncryptionKey "${name}"`);
-        const ctx = awsContext(this);
-        const policy = pulumi
-            .all([ctx, this.services.items])
-            .apply(([{ accountId, partition }, services]) => JSON.stringify(keyPolicy(accountId, services, partition)));
+        this.#services = new StatementCollector(`EncryptionKey "${name}"`);
         this.key = new aws.kms.Key(
             `${name}-cmk`,
             {
                 description: args.description,
                 enableKeyRotation: KMS_DEFAULTS.enableKeyRotation,
                 deletionWindowInDays: args.deletionWindowInDays ?? KMS_DEFAULTS.deletionWindowInDays,
-                policy,
             },
             { parent: this, protect: args.protect },
+        );
+        // The policy is its own resource: it is built once every service has been granted (see
+        // StatementCollector), and the key, with everything encrypted by it, need not wait for that.
+        // Until then the key has KMS's default policy, which gives the account the same administration.
+        const ctx = awsContext(this);
+        new aws.kms.KeyPolicy(
+            `${name}-policy`,
+            {
+                keyId: this.key.id,
+                policy: pulumi
+                    .all([ctx, this.#services.items])
+                    .apply(([{ accountId, partition }, services]) => JSON.stringify(keyPolicy(accountId, services, partition))),
+            },
+            { parent: this },
         );
         this.arn = this.key.arn;
         this.registerOutputs({ arn: this.arn });
@@ -52,6 +61,6 @@ export class EncryptionKey extends pulumi.ComponentResource {
      * `sourceArn` only (EventBridge excepted: see KMS_UNSCOPED_SERVICES).
      */
     allowService(service: string, sourceArn: pulumi.Input<string>): void {
-        this.services.add(pulumi.output(sourceArn).apply((arn) => ({ service, sourceArn: arn })));
+        this.#services.add(pulumi.output(sourceArn).apply((arn) => ({ service, sourceArn: arn })));
     }
 }

@@ -33,6 +33,14 @@ export function policyOf(r: PlannedResource, field = "policy"): PolicyDocument {
     return JSON.parse(raw);
 }
 
+/** The key policy of the KMS key named `keyName`: the KeyPolicy resource set on that key's id. */
+export function keyPolicyOf(plan: Plan, keyName: string): PolicyDocument {
+    const key = one(plan, "aws:kms/key:Key", keyName);
+    const policies = ofType(plan, "aws:kms/keyPolicy:KeyPolicy").filter((p) => p.inputs.keyId === key.outputs.id);
+    if (policies.length !== 1) throw new Error(`expected one KeyPolicy on ${keyName}, found ${policies.length}`);
+    return policyOf(policies[0]);
+}
+
 /** Children of a resource, by URN. */
 export function childrenOf(plan: Plan, parent: PlannedResource): PlannedResource[] {
     return plan.resources.filter((r) => r.parent === parent.urn);

@@ -4,7 +4,7 @@ import { anyCaseSuffixes } from "../../../components/messaging/filter-policies";
 import { PolicyStatement } from "../../../components/security/policy-documents";
 import { QueueWithDlq } from "../../../components/messaging/queue-with-dlq";
 import { Plan, PlannedResource } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, childrenOf, ofType, one, policyOf, record } from "../../support/pulumi-harness";
+import { ALERT_TOPIC_ARN, childrenOf, ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const T = {
@@ -155,7 +155,7 @@ describe("FanOutTopic", () => {
 
         it("lets SNS use a KMS-encrypted subscriber's key, for this topic only, once for queue and DLQ", () => {
             const arn = arnOf(one(options, T.topic, "events-topic-sns"));
-            const statements = policyOf(one(options, T.key, "sealed-key-cmk")).Statement;
+            const statements = keyPolicyOf(options, "sealed-key-cmk").Statement;
             const sns = forService(statements, "sns.amazonaws.com");
             expect(sns).to.have.length(1);
             for (const s of sns) {

@@ -5,7 +5,7 @@ import { ObjectCreatedRule, ObjectCreatedRuleArgs, ObjectCreatedTarget } from ".
 import { QueueWithDlq } from "../../../components/messaging/queue-with-dlq";
 import { SecureBucket } from "../../../components/storage/secure-bucket";
 import { Plan } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, ofType, one, policyOf, record } from "../../support/pulumi-harness";
+import { ALERT_TOPIC_ARN, ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const RULE_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:rule/lab-rule`;
@@ -65,7 +65,7 @@ describe("ObjectCreatedRule", () => {
         expect(events).to.deep.equal([
             { Sid: "AllowPublish1", Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sns:Publish", Resource: TOPIC_ARN, Condition: SCOPED },
         ]);
-        const key = policyOf(one(plan, "aws:kms/key:Key", "fanout-topic-key-cmk"));
+        const key = keyPolicyOf(plan, "fanout-topic-key-cmk");
         expect(key.Statement.some((s) => (s.Principal as { Service?: string })?.Service === "events.amazonaws.com")).to.equal(true);
     });
 

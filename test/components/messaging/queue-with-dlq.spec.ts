@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { QueueConsumerArgs, QueueWithDlq, QueueWithDlqArgs, visibilityTimeout } from "../../../components/messaging/queue-with-dlq";
 import { Plan } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, ofType, one, policyOf, record } from "../../support/pulumi-harness";
+import { ALERT_TOPIC_ARN, ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const arn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
@@ -138,7 +138,7 @@ describe("QueueWithDlq", () => {
         for (const name of ["orders-queue", "orders-dlq"]) {
             expect(one(kms, "aws:sqs/queue:Queue", name).inputs.kmsMasterKeyId).to.equal(key.outputs.arn);
         }
-        const service = policyOf(key).Statement.find((s) => s.Principal !== "*" && (s.Principal as { Service?: string }).Service === "sns.amazonaws.com");
+        const service = keyPolicyOf(kms, "orders-key-cmk").Statement.find((s) => s.Principal !== "*" && (s.Principal as { Service?: string }).Service === "sns.amazonaws.com");
         expect(service?.Action).to.deep.equal(["kms:Decrypt", "kms:GenerateDataKey"]);
         expect(service?.Condition).to.deep.equal({ ArnEquals: { "aws:SourceArn": TOPIC }, StringEquals: { "aws:SourceAccount": ACCOUNT } });
         const role = policyOf(one(kms, "aws:iam/rolePolicy:RolePolicy", "orders-consumer-policy"));

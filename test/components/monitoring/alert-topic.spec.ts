@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { AlertTopic, AlertTopicArgs, addressId } from "../../../components/monitoring/alert-topic";
 import { PolicyStatement } from "../../../components/security/policy-documents";
 import { Plan, PlannedResource } from "../../../local/plan";
-import { childrenOf, ofType, one, policyOf, record } from "../../support/pulumi-harness";
+import { childrenOf, ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -66,7 +66,7 @@ describe("AlertTopic", () => {
 
     describe("key policy", () => {
         it("lets the account root administer the key, action by action, never with a wildcard", () => {
-            const statements = policyOf(keyOf(plan)).Statement;
+            const statements = keyPolicyOf(plan, "alerts-topic-key-cmk").Statement;
             const admin = statements.find((s) => s.Sid === "AccountAdministersKey");
             expect(admin, "admin statement").to.not.equal(undefined);
             expect(admin!.Effect).to.equal("Allow");
@@ -79,7 +79,7 @@ describe("AlertTopic", () => {
         });
 
         it("lets CloudWatch only decrypt and generate data keys, for this account's alarms", () => {
-            const statements = policyOf(keyOf(plan)).Statement;
+            const statements = keyPolicyOf(plan, "alerts-topic-key-cmk").Statement;
             const cw = forService(statements, "cloudwatch.amazonaws.com");
             expect(cw).to.have.length(1);
             expect(cw[0].Principal).to.deep.equal({ Service: "cloudwatch.amazonaws.com" });
@@ -91,7 +91,7 @@ describe("AlertTopic", () => {
         });
 
         it("names no other service until one is allowed", () => {
-            const services = allows(policyOf(keyOf(plan)).Statement).filter((s) => typeof s.Principal === "object" && s.Principal.Service);
+            const services = allows(keyPolicyOf(plan, "alerts-topic-key-cmk").Statement).filter((s) => typeof s.Principal === "object" && s.Principal.Service);
             expect(services).to.have.length(1);
         });
     });
@@ -172,7 +172,7 @@ describe("AlertTopic", () => {
         it("lets EventBridge use the key without source conditions, which KMS does not support for it", () => {
             // The SNS documentation: aws:SourceArn/aws:SourceAccount in a key policy are not supported
             // for EventBridge publishing to an encrypted topic; the topic policy above scopes it.
-            const statements = policyOf(keyOf(withRule)).Statement;
+            const statements = keyPolicyOf(withRule, "alerts-topic-key-cmk").Statement;
             const events = forService(statements, "events.amazonaws.com");
             expect(events).to.have.length(1);
             expect(list(events[0].Action)).to.have.members(["kms:Decrypt", "kms:GenerateDataKey"]);
@@ -217,6 +217,7 @@ describe("AlertTopic", () => {
                 "alerts-topic",
                 "alerts-topic-key",
                 "alerts-topic-key-cmk",
+                "alerts-topic-key-policy",
                 "alerts-topic-sns",
                 "alerts-topic-policy",
                 `alerts-email-${addressId("oncall@example.com")}`,

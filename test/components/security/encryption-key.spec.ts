@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import { EncryptionKey, EncryptionKeyArgs } from "../../../components/security/encryption-key";
 import { KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, PolicyStatement, keyPolicy } from "../../../components/security/policy-documents";
 import { Plan } from "../../../local/plan";
-import { ofType, one, policyOf, record } from "../../support/pulumi-harness";
+import { ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -93,7 +93,7 @@ describe("EncryptionKey", () => {
         });
 
         it("holds the account statements for the mock account and no service", () => {
-            const doc = policyOf(one(plan, KEY, "orders-key-cmk"));
+            const doc = keyPolicyOf(plan, "orders-key-cmk");
             expect(doc).to.deep.equal(keyPolicy(ACCOUNT, []));
         });
     });
@@ -110,7 +110,7 @@ describe("EncryptionKey", () => {
             k.allowService("sns.amazonaws.com", TOPIC_A);
             k.allowService("sns.amazonaws.com", TOPIC_B);
         });
-        const statements = policyOf(one(plan, KEY, "orders-key-cmk")).Statement;
+        const statements = keyPolicyOf(plan, "orders-key-cmk").Statement;
         const sns = serviceStatements(statements);
         expect(sns).to.have.length(2);
         expect(sns.map((s) => s.Condition!.ArnEquals["aws:SourceArn"])).to.deep.equal([TOPIC_A, TOPIC_B]);
@@ -134,55 +134,51 @@ describe("EncryptionKey", () => {
             const k = new EncryptionKey("orders-key", { description: "d" });
             k.allowService("cloudwatch.amazonaws.com", alarm.arn);
         });
-        const [cw] = serviceStatements(policyOf(one(plan, KEY, "orders-key-cmk")).Statement);
+        const [cw] = serviceStatements(keyPolicyOf(plan, "orders-key-cmk").Statement);
         expect(cw.Condition!.ArnEquals).to.deep.equal({ "aws:SourceArn": `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:orders-alarm` });
     });
 
-    describe("granting after the policy is sealed", () => {
-        it("throws from inside a setImmediate, telling to grant in the same synchronous step", async () => {
-            let failure: unknown;
+    describe("when the grant comes", () => {
+        it("keeps the key apart from its policy: the key waits for no grant, the KeyPolicy names it", async () => {
+            const plan = await record(() => {
+                new EncryptionKey("orders-key", { description: "d" });
+            });
+            expect(one(plan, KEY, "orders-key-cmk").inputs.policy).to.equal(undefined);
+            const policy = one(plan, "aws:kms/keyPolicy:KeyPolicy", "orders-key-policy");
+            expect(policy.inputs.keyId).to.equal(one(plan, KEY, "orders-key-cmk").outputs.id);
+        });
+
+        it("includes a grant made after the program awaited a timer, or the key's own ARN", async () => {
             const plan = await record(async () => {
                 const k = new EncryptionKey("orders-key", { description: "d" });
-                await new Promise<void>((resolve) =>
-                    setImmediate(() => {
+                await new Promise((resolve) => setTimeout(resolve, 20));
+                k.allowService("sns.amazonaws.com", TOPIC_A);
+                await new Promise<void>((resolve) => k.arn.apply(() => resolve()));
+                k.allowService("sqs.amazonaws.com", TOPIC_A);
+            });
+            const services = serviceStatements(keyPolicyOf(plan, "orders-key-cmk").Statement).map((s) => (s.Principal as { Service: string }).Service);
+            expect(services).to.deep.equal(["sns.amazonaws.com", "sqs.amazonaws.com"]);
+        });
+
+        it("refuses a grant made once the program returned, naming the key; the refused grant is in no policy", async () => {
+            let late: unknown;
+            let detached!: Promise<void>;
+            const plan = await record(() => {
+                const k = new EncryptionKey("orders-key", { description: "d" });
+                detached = new Promise<void>((resolve) =>
+                    setTimeout(() => {
                         try {
                             k.allowService("sns.amazonaws.com", TOPIC_A);
                         } catch (e) {
-                            failure = e;
+                            late = e;
                         }
                         resolve();
-                    }),
+                    }, 20),
                 );
             });
-            expect(failure).to.be.instanceOf(Error);
-            expect((failure as Error).message).to.contain('EncryptionKey "orders-key"');
-            expect((failure as Error).message).to.contain("same synchronous step");
-            // And the refused grant is not in the policy either.
-            expect(serviceStatements(policyOf(one(plan, KEY, "orders-key-cmk")).Statement)).to.have.length(0);
-        });
-
-        it("fails the program when granting after awaiting a resource's output", async () => {
-            let failure: Error | undefined;
-            await record(async () => {
-                const k = new EncryptionKey("orders-key", { description: "d" });
-                // The key's ARN exists only once its policy was built, so this is surely too late.
-                // (A bare setTimeout(0) is not: Node may run it before the sealing setImmediate.)
-                await new Promise<void>((resolve) => k.arn.apply(() => resolve()));
-                k.allowService("sns.amazonaws.com", TOPIC_A);
-            }).catch((e: Error) => (failure = e));
-            expect(failure, "record should reject").to.be.instanceOf(Error);
-            expect(failure!.message).to.contain("same synchronous step");
-        });
-
-        it("still includes a grant made after a microtask-only await (nothing is dropped silently)", async () => {
-            const plan = await record(async () => {
-                const k = new EncryptionKey("orders-key", { description: "d" });
-                await Promise.resolve();
-                k.allowService("sns.amazonaws.com", TOPIC_A);
-            });
-            const sns = serviceStatements(policyOf(one(plan, KEY, "orders-key-cmk")).Statement);
-            expect(sns).to.have.length(1);
-            expect(sns[0].Condition!.ArnEquals).to.deep.equal({ "aws:SourceArn": TOPIC_A });
+            await detached;
+            expect((late as Error).message).to.match(/^EncryptionKey "orders-key": grant refused, its policy was already built \(the program returned\)/);
+            expect(serviceStatements(keyPolicyOf(plan, "orders-key-cmk").Statement)).to.have.length(0);
         });
     });
 });
