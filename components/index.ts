@@ -27,3 +27,5 @@ export * from "./api/api-gateway-account";
 
 // The seed systems.
 export * from "./systems/stream-to-table";
+export * from "./systems/upload-fan-out";
+export * from "./systems/messages-api";

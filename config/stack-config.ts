@@ -9,6 +9,7 @@ import {
     LAMBDA_LIMITS,
     LAMBDA_RUNTIMES,
     LOG_RETENTION_DAYS,
+    S3_LIMITS,
     SQS_LIMITS,
 } from "../components/shared/defaults";
 import { InvalidArgument } from "../components/shared/validation";
@@ -34,8 +35,10 @@ export interface StackConfig {
     lambdaMemoryMb: number;
     lambdaTimeoutSeconds: number;
     kmsKeyDeletionWindowDays: number;
-    eventStreamName: string;
-    eventTableName: string;
+    /** Undefined: Pulumi generates a unique name. */
+    eventStreamName: string | undefined;
+    /** Undefined: Pulumi generates a unique name (and the rejects table's). */
+    eventTableName: string | undefined;
     eventStreamMode: "ON_DEMAND" | "PROVISIONED";
     eventStreamShardCount: number;
     eventStreamRetentionHours: number;
@@ -54,6 +57,8 @@ export interface StackConfig {
     imageMaxBytes: number;
     thumbnailSizePx: number;
     imageProcessorMemoryMb: number;
+    uploadsNoncurrentVersionDays: number;
+    abortIncompleteUploadDays: number;
     protectStatefulResources: boolean;
 }
 
@@ -86,9 +91,11 @@ function oneOf<T extends string | number>(allowed: readonly T[]): Reader<T> {
     };
 }
 
-function resourceName(pattern: RegExp, expected: string): Reader<string> {
+/** A physical name, or "" for one Pulumi generates (unique per stack, so stacks sharing an account never collide). */
+function resourceName(pattern: RegExp, expected: string): Reader<string | undefined> {
     return (key, raw) => {
-        if (!pattern.test(raw)) throw new ConfigError(key, raw, expected);
+        if (raw === "") return undefined;
+        if (!pattern.test(raw)) throw new ConfigError(key, raw, `${expected}, or "" for a generated name`);
         return raw;
     };
 }
@@ -154,6 +161,8 @@ const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     imageMaxBytes: integer([1024, 200 * 1024 * 1024]),
     thumbnailSizePx: integer(IMAGE_PROCESSOR_LIMITS.THUMBNAIL_SIZE),
     imageProcessorMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
+    uploadsNoncurrentVersionDays: integer(S3_LIMITS.lifecycleDays),
+    abortIncompleteUploadDays: integer(S3_LIMITS.lifecycleDays),
     protectStatefulResources: boolean,
 };
 

@@ -26,13 +26,16 @@ export interface EvaluateOptions {
 
 type Callback = (err: unknown, response: any) => void;
 
+/** A registration as recorded, before its URNs are rewritten to the engine's form. */
+type Recorded = Omit<PlannedResource, "aliases"> & { aliasSpecs: AliasSpec[] };
+
 let running = false;
 
 export async function evaluate(options: EvaluateOptions): Promise<Plan> {
     if (running) throw new Error("evaluate: one program at a time (Pulumi's runtime state is global)");
     running = true;
     const ctx: MockContext = { region: options.region ?? options.config["aws:region"] ?? "us-east-1", accountId: MOCK_ACCOUNT };
-    const resources: PlannedResource[] = [];
+    const resources: Recorded[] = [];
     const failures: unknown[] = [];
     // Errors thrown inside apply callbacks surface as rejected promises, not as a throw from the
     // program; and resources depending on the failed one never finish registering, so waiting for
@@ -90,7 +93,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
                     .filter(([k]) => k.startsWith(`${options.project}:`))
                     .map(([k, v]) => [k.slice(options.project.length + 1), parseConfigText(v)]),
             ),
-            resources: withRealUrns(resources),
+            resources: withRealUrns(resources, options.stack, options.project),
             outputs: JSON.parse(JSON.stringify(outputs)),
         };
     } finally {
@@ -103,10 +106,10 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
  * The mock monitor qualifies a URN's type with the direct parent's type only; the engine uses the
  * whole chain of ancestor types below the stack. Rewrite them so plan.json matches `pulumi preview`.
  */
-function withRealUrns(resources: PlannedResource[]): PlannedResource[] {
+function withRealUrns(resources: Recorded[], stack: string, project: string): PlannedResource[] {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const qualified = new Map<string, string>();
-    const qualify = (r: PlannedResource): string => {
+    const qualify = (r: Recorded): string => {
         let q = qualified.get(r.urn);
         if (q === undefined) {
             const parent = r.parent ? byUrn.get(r.parent) : undefined;
@@ -117,7 +120,50 @@ function withRealUrns(resources: PlannedResource[]): PlannedResource[] {
     };
     const real = new Map(resources.map((r) => [r.urn, `${r.urn.split("::").slice(0, 2).join("::")}::${qualify(r)}::${r.name}`]));
     const map = (urn: string) => real.get(urn) ?? urn;
-    return resources.map((r) => ({ ...r, urn: map(r.urn), parent: r.parent && map(r.parent), dependencies: r.dependencies.map(map) }));
+    const aliases = engineAliases(resources, map, stack, project);
+    return resources.map(({ aliasSpecs: _specs, ...r }) => {
+        const planned: PlannedResource = { ...r, urn: map(r.urn), parent: r.parent && map(r.parent), dependencies: r.dependencies.map(map) };
+        const own = aliases.get(r.urn) ?? [];
+        if (own.length > 0) planned.aliases = own;
+        return planned;
+    });
+}
+
+/**
+ * Every alias URN of every resource, as the Pulumi engine derives them from the alias specs: each
+ * spec filled in from the resource (name, type, parent), then, for each alias of the parent, the
+ * same child under that aliased parent. A child named after its parent (`<parent>-<role>`) is
+ * renamed with it, the convention Pulumi's engine and SDKs both assume.
+ */
+function engineAliases(resources: Recorded[], realUrn: (mockUrn: string) => string, stack: string, project: string): Map<string, string[]> {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const out = new Map<string, string[]>();
+    const urnOf = (parentUrn: string | undefined, type: string, name: string, s = stack, p = project) => {
+        const parentType = parentUrn ? parentUrn.split("::")[2] : undefined;
+        const qualified = !parentType || parentType === "pulumi:pulumi:Stack" ? type : `${parentType}$${type}`;
+        return `urn:pulumi:${s}::${p}::${qualified}::${name}`;
+    };
+    const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+    const typeOf = (urn: string) => urn.split("::")[2].split("$").pop()!;
+    const inherited = (childType: string, childName: string, parentName: string, parentAlias: string) =>
+        urnOf(parentAlias, childType, childName.startsWith(parentName) ? nameOf(parentAlias) + childName.slice(parentName.length) : childName);
+    // Registration order puts parents first.
+    for (const r of resources) {
+        const parent = r.parent ? byUrn.get(r.parent) : undefined;
+        const realParent = r.parent ? realUrn(r.parent) : undefined;
+        const own = r.aliasSpecs.map((spec) => {
+            if (typeof spec === "string") return spec;
+            const aliasParent = spec.noParent ? undefined : spec.parentUrn ? realUrn(spec.parentUrn) : realParent;
+            return urnOf(aliasParent, spec.type ?? r.type, spec.name ?? r.name, spec.stack ?? stack, spec.project ?? project);
+        });
+        const all = new Set(own);
+        for (const parentAlias of (parent && out.get(parent.urn)) ?? []) {
+            all.add(inherited(r.type, r.name, parent!.name, parentAlias));
+            for (const alias of own) all.add(inherited(typeOf(alias), nameOf(alias), parent!.name, parentAlias));
+        }
+        out.set(r.urn, [...all]);
+    }
+    return out;
 }
 
 function parseConfigText(text: string): unknown {
@@ -128,8 +174,27 @@ function parseConfigText(text: string): unknown {
     }
 }
 
+/** An alias as the SDK sends it: a whole URN, or the parts that differ from the resource's own. */
+type AliasSpec = string | { name?: string; type?: string; stack?: string; project?: string; parentUrn?: string; noParent?: boolean };
+
+/** What the engine receives as a registration's aliases (structured alias specs, which the mock monitor supports). */
+function aliasSpecsOf(req: any): AliasSpec[] {
+    return (req.getAliasesList?.() ?? []).map((a: any): AliasSpec => {
+        if (a.hasUrn?.() || (a.getUrn?.() && !a.hasSpec?.())) return a.getUrn();
+        const spec = a.getSpec();
+        return {
+            name: spec.getName() || undefined,
+            type: spec.getType() || undefined,
+            stack: spec.getStack() || undefined,
+            project: spec.getProject() || undefined,
+            parentUrn: spec.getParenturn() || undefined,
+            noParent: spec.getNoparent() || undefined,
+        };
+    });
+}
+
 /** Wraps the mock monitor so each registration is recorded with what MockResourceArgs leaves out. */
-function recordRegistrations(into: PlannedResource[]): void {
+function recordRegistrations(into: Recorded[]): void {
     const monitor = pulumi.runtime.getMonitor() as any;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: Callback) =>
@@ -146,6 +211,7 @@ function recordRegistrations(into: PlannedResource[]): void {
                     // The provider's id (a queue's URL, a bucket's name...) travels apart from the state.
                     outputs: plain({ ...(response.getObject()?.toJavaScript() ?? {}), ...(response.getId() ? { id: response.getId() } : {}) }),
                     protect: req.getProtect() ?? false,
+                    aliasSpecs: aliasSpecsOf(req),
                 });
             }
             callback(err, response);

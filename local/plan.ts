@@ -21,6 +21,12 @@ export interface PlannedResource {
     outputs: Record<string, unknown>;
     /** Resource options worth reviewing in a plan. */
     protect: boolean;
+    /**
+     * The URNs this resource answers to besides its own (Pulumi `aliases`, and those it inherits from
+     * its ancestors' aliases, as the engine derives them): a resource of an earlier deployment with
+     * one of these URNs is this one, moved or renamed, not a resource to replace. Absent when none.
+     */
+    aliases?: string[];
 }
 
 export interface Plan {

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { API_MESSAGE_SCHEMA } from "../functions/api-consumer/message-schema";
+import { API_MESSAGE_SCHEMA } from "../functions/shared/contract";
 import { REPO_ROOT, evaluateStack } from "../local/engine";
 import { readProject } from "../local/stack-files";
 import { Plan } from "../local/plan";
@@ -29,9 +29,13 @@ describe("stacks evaluated from their YAML files", () => {
     });
 
     it("builds the same resources in dev and prod", () => {
-        // The stack itself and the alert e-mail subscriptions are named per stack.
+        // The stack itself and the alert e-mail subscriptions are named per stack; prod alone sets the
+        // account's API Gateway logging role (the deployment model: see "stacks that share an account").
         const shape = (p: Plan) =>
-            p.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && !/-email-[0-9a-f]+$/.test(r.name)).map((r) => `${r.type}::${r.name}`).sort();
+            p.resources
+                .filter((r) => r.type !== "pulumi:pulumi:Stack" && !/-email-[0-9a-f]+$/.test(r.name) && !r.urn.includes("ApiGatewayAccount"))
+                .map((r) => `${r.type}::${r.name}`)
+                .sort();
         expect(shape(dev)).to.deep.equal(shape(prod));
         expect(dev.resources.length).to.be.above(40);
     });
@@ -41,7 +45,7 @@ describe("stacks evaluated from their YAML files", () => {
         expect(retention(dev)).to.deep.equal([14, 14, 14, 14, 14]);
         expect(retention(prod)).to.deep.equal([365, 365, 365, 365, 365]);
         const stream = (p: Plan) => one(p, "aws:kinesis/stream:Stream", "events-stream").inputs;
-        expect(stream(dev)).to.deep.include({ name: "EventStream", streamModeDetails: { streamMode: "PROVISIONED" }, shardCount: 1, retentionPeriod: 24 });
+        expect(stream(dev)).to.deep.include({ name: "EventStreamDev", streamModeDetails: { streamMode: "PROVISIONED" }, shardCount: 1, retentionPeriod: 24 });
         expect(stream(prod)).to.deep.include({ name: "EventStream", streamModeDetails: { streamMode: "ON_DEMAND" }, retentionPeriod: 168 });
         expect(stream(prod).shardCount).to.equal(undefined);
         const esm = (p: Plan) => one(p, "aws:lambda/eventSourceMapping:EventSourceMapping", "events-consumer-events").inputs;
@@ -49,12 +53,12 @@ describe("stacks evaluated from their YAML files", () => {
         expect([esm(dev).parallelizationFactor, esm(prod).parallelizationFactor]).to.deep.equal([1, 2]);
         expect(one(dev, "aws:dynamodb/table:Table", "events-table").inputs.ttl).to.deep.equal({ attributeName: "expiresAt", enabled: true });
         expect(one(prod, "aws:dynamodb/table:Table", "events-table").inputs.ttl).to.equal(undefined);
-        const redrive = (p: Plan) => JSON.parse(one(p, "aws:sqs/queue:Queue", "audit-queue").inputs.redrivePolicy as string).maxReceiveCount;
+        const redrive = (p: Plan) => JSON.parse(one(p, "aws:sqs/queue:Queue", "uploads-audit-queue").inputs.redrivePolicy as string).maxReceiveCount;
         expect(redrive(dev)).to.equal(5);
         expect(redrive(prod)).to.equal(8);
-        const concurrency = (p: Plan) => (one(p, "aws:lambda/eventSourceMapping:EventSourceMapping", "audit-consumer-events").inputs.scalingConfig as { maximumConcurrency: number }).maximumConcurrency;
+        const concurrency = (p: Plan) => (one(p, "aws:lambda/eventSourceMapping:EventSourceMapping", "uploads-audit-consumer-events").inputs.scalingConfig as { maximumConcurrency: number }).maximumConcurrency;
         expect([concurrency(dev), concurrency(prod)]).to.deep.equal([2, 20]);
-        const age = (p: Plan) => one(p, "aws:cloudwatch/metricAlarm:MetricAlarm", "audit-oldest-message-age-alarm").inputs.threshold;
+        const age = (p: Plan) => one(p, "aws:cloudwatch/metricAlarm:MetricAlarm", "uploads-audit-oldest-message-age-alarm").inputs.threshold;
         expect([age(dev), age(prod)]).to.deep.equal([1800, 300]);
     });
 
@@ -73,7 +77,7 @@ describe("stacks evaluated from their YAML files", () => {
     });
 
     it("runs the image processor on x86_64 with sharp in its archive, reading uploads and writing only under thumbnails/", () => {
-        const fn = one(dev, "aws:lambda/function:Function", "images-consumer-function");
+        const fn = one(dev, "aws:lambda/function:Function", "uploads-images-consumer-function");
         expect(fn.inputs).to.deep.include({ architectures: ["x86_64"], memorySize: 1024, timeout: 60 });
         expect((fn.inputs.environment as { variables: Record<string, string> }).variables).to.deep.include({
             DERIVED_PREFIX: "thumbnails/",
@@ -81,7 +85,7 @@ describe("stacks evaluated from their YAML files", () => {
             MAX_IMAGE_BYTES: "20971520",
         });
         const bucketArn = one(dev, "aws:s3/bucket:Bucket", "uploads-bucket").outputs.arn;
-        const statements = policyOf(one(dev, "aws:iam/rolePolicy:RolePolicy", "images-consumer-policy")).Statement.filter((st) =>
+        const statements = policyOf(one(dev, "aws:iam/rolePolicy:RolePolicy", "uploads-images-consumer-policy")).Statement.filter((st) =>
             (st.Action as string[]).some((a) => a.startsWith("s3:")),
         );
         expect(statements).to.deep.equal([
@@ -92,29 +96,29 @@ describe("stacks evaluated from their YAML files", () => {
     });
 
     it("lets the audit logger put items in the audit table only, and names the table for it", () => {
-        const table = one(dev, "aws:dynamodb/table:Table", "audit-records-table");
+        const table = one(dev, "aws:dynamodb/table:Table", "uploads-audit-records-table");
         expect(table.inputs).to.deep.include({ hashKey: "auditId", billingMode: "PAY_PER_REQUEST" });
-        const fn = one(dev, "aws:lambda/function:Function", "audit-consumer-function");
+        const fn = one(dev, "aws:lambda/function:Function", "uploads-audit-consumer-function");
         expect((fn.inputs.environment as { variables: Record<string, string> }).variables.AUDIT_TABLE_NAME).to.equal(table.outputs.name);
-        const dynamo = policyOf(one(dev, "aws:iam/rolePolicy:RolePolicy", "audit-consumer-policy")).Statement.filter((st) =>
+        const dynamo = policyOf(one(dev, "aws:iam/rolePolicy:RolePolicy", "uploads-audit-consumer-policy")).Statement.filter((st) =>
             (st.Action as string[]).some((a) => a.startsWith("dynamodb:")),
         );
         expect(dynamo).to.deep.equal([{ Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: [table.outputs.arn] }]);
     });
 
-    it("puts the API in front of the api queue with the consumer's own schema, config throttles, and the account logging role first", () => {
+    it("puts the API in front of its queue with the consumer's own schema, config throttles, and, in prod, the account logging role first", () => {
         const model = one(dev, "aws:apigateway/model:Model", "messages-model");
         expect(JSON.parse(model.inputs.schema as string)).to.deep.equal(JSON.parse(JSON.stringify(API_MESSAGE_SCHEMA)));
         const plan = one(dev, "aws:apigateway/usagePlan:UsagePlan", "messages-usage-plan").inputs;
         expect(plan).to.deep.include({ throttleSettings: { rateLimit: 50, burstLimit: 100 }, quotaSettings: { limit: 100000, period: "DAY" } });
-        const account = one(dev, "aws:apigateway/account:Account", "api-gateway-account-account");
-        expect(one(dev, "aws:apigateway/stage:Stage", "messages-stage").dependencies).to.include(account.urn);
-        const fn = one(dev, "aws:lambda/function:Function", "api-consumer-function");
-        expect((fn.inputs.environment as { variables: Record<string, string> }).variables.DEAD_LETTER_QUEUE_URL).to.equal(one(dev, "aws:sqs/queue:Queue", "api-dlq").outputs.url);
+        const account = one(prod, "aws:apigateway/account:Account", "messages-gateway-account-account");
+        expect(one(prod, "aws:apigateway/stage:Stage", "messages-stage").dependencies).to.include(account.urn);
+        const fn = one(dev, "aws:lambda/function:Function", "messages-inbox-consumer-function");
+        expect((fn.inputs.environment as { variables: Record<string, string> }).variables.DEAD_LETTER_QUEUE_URL).to.equal(one(dev, "aws:sqs/queue:Queue", "messages-inbox-dlq").outputs.url);
     });
 
     it("leaves the account's API Gateway logging role to another stack when told to", async () => {
-        const without = await evaluateStack({ stack: "dev", overrides: { "event-pipelines:manageApiGatewayAccount": false } });
+        const without = await evaluateStack({ stack: "prod", overrides: { "event-pipelines:manageApiGatewayAccount": false } });
         expect(ofType(without, "aws:apigateway/account:Account")).to.have.length(0);
         expect(one(without, "aws:apigateway/stage:Stage", "messages-stage").dependencies.some((d) => d.includes("ApiGatewayAccount"))).to.equal(false);
     });
@@ -136,7 +140,8 @@ describe("stacks evaluated from their YAML files", () => {
             "s3_bucket_name",
             "uploadsTopicArn",
         ]);
-        expect(dev.outputs).to.deep.include({ eventStreamName: "EventStream", eventTableName: "EventLogs", eventRejectsTableName: "EventLogsRejected" });
+        expect(dev.outputs).to.deep.include({ eventStreamName: "EventStreamDev", eventTableName: "EventLogsDev", eventRejectsTableName: "EventLogsDevRejected" });
+        expect(prod.outputs).to.deep.include({ eventStreamName: "EventStream", eventTableName: "EventLogs", eventRejectsTableName: "EventLogsRejected" });
         expect(dev.outputs.uploadsTopicArn).to.equal(one(dev, "aws:sns/topic:Topic", "uploads-topic-sns").outputs.arn);
         const api = one(dev, "aws:apigateway/restApi:RestApi", "messages-api");
         expect(dev.outputs.api_endpoint).to.equal(`https://${api.outputs.id}.execute-api.us-east-1.amazonaws.com/v1`);
@@ -187,8 +192,8 @@ describe("npm start", () => {
         expect(plan.resources.find((x: { name: string }) => x.name === "uploads-topic-sns").outputs.arn).to.equal("arn:aws:sns:eu-west-1:123456789012:uploads-topic-sns");
         // Graphviz writes "-" in labels as an entity.
         const svg = fs.readFileSync(path.join(out, "architecture.svg"), "utf8").replace(/&#45;/g, "-");
-        expect(svg).to.contain("<svg").and.contain("uploads-topic-sns").and.contain("images-queue").and.contain("audit-queue");
-        expect(fs.readFileSync(path.join(out, "architecture.mmd"), "utf8")).to.match(/topic_uploads_topic_sns -->\|"filter"\| queue_images_queue/);
+        expect(svg).to.contain("<svg").and.contain("uploads-topic-sns").and.contain("uploads-images-queue").and.contain("uploads-audit-queue");
+        expect(fs.readFileSync(path.join(out, "architecture.mmd"), "utf8")).to.match(/topic_uploads_topic_sns -->\|"filter"\| queue_uploads_images_queue/);
         fs.rmSync(out, { recursive: true, force: true });
     });
 });

@@ -9,8 +9,8 @@ import { QueueWithDlq } from "../messaging/queue-with-dlq";
 import { InvalidArgument, checkInteger, checkOneOf } from "../shared/validation";
 
 
-/** The one resource the API exposes, `POST /<path>`. */
-export const API_PATH = "messages";
+/** The one resource the API exposes by default, `POST /messages`. */
+export const API_PATH = API_DEFAULTS.path;
 
 /** API Gateway (REST) models are JSON schema draft 4. */
 const DRAFT_04 = "http://json-schema.org/draft-04/schema#";
@@ -34,6 +34,8 @@ export interface ApiToQueueArgs {
     logRetentionDays?: number;
     /** Name of the stage, the first segment of the path. Default "v1". */
     stageName?: string;
+    /** The one path segment clients POST to, after the stage (letters, digits, `.`, `_`, `-`). Default "messages". */
+    path?: string;
     /**
      * What sets the account's API Gateway CloudWatch Logs role (an ApiGatewayAccount, or its
      * `account`): the stage and its method settings wait for it, since logging cannot be turned on
@@ -109,7 +111,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
     readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
     /** The stage's base URL, `https://<api id>.execute-api.<region>.amazonaws.com/<stage>`. */
     readonly invokeUrl: pulumi.Output<string>;
-    /** `POST` here: `<invokeUrl>/messages`. */
+    /** `POST` here: `<invokeUrl>/<path>`. */
     readonly endpoint: pulumi.Output<string>;
     /** The API key's id; its value is read with `aws apigateway get-api-key --include-value`. */
     readonly apiKeyId: pulumi.Output<string>;
@@ -122,13 +124,14 @@ export class ApiToQueue extends pulumi.ComponentResource {
         const quotaLimit = args.quota?.limit ?? API_DEFAULTS.quotaLimit;
         const quotaPeriod = args.quota?.period ?? API_DEFAULTS.quotaPeriod;
         const stageName = args.stageName ?? API_DEFAULTS.stageName;
+        const apiPath = args.path ?? API_DEFAULTS.path;
         const ctx = awsContext(this);
         const queue = args.queue;
         const stateful = { parent: this, protect: args.protect };
 
         this.api = new aws.apigateway.RestApi(
             `${name}-api`,
-            { description: `POST /${API_PATH} sends the body to an SQS queue (${name})`, endpointConfiguration: { types: "REGIONAL" } },
+            { description: `POST /${apiPath} sends the body to an SQS queue (${name})`, endpointConfiguration: { types: "REGIONAL" } },
             stateful,
         );
 
@@ -151,7 +154,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
 
         const resource = new aws.apigateway.Resource(
             `${name}-messages`,
-            { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: API_PATH },
+            { restApi: this.api.id, parentId: this.api.rootResourceId, pathPart: apiPath },
             { parent: this },
         );
         const validator = new aws.apigateway.RequestValidator(
@@ -231,7 +234,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
         // A deployment is a snapshot: a new one whenever what it snapshots changes.
         const definition = pulumi.all([uri, this.role.arn]).apply(([integrationUri, credentials]) =>
             JSON.stringify({
-                path: API_PATH,
+                path: apiPath,
                 method: { httpMethod: "POST", authorization: "NONE", apiKeyRequired: true, validateRequestBody: true },
                 model: { contentType: "application/json", schema },
                 integration: {
@@ -247,7 +250,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
             `${name}-deployment`,
             {
                 restApi: this.api.id,
-                description: `${name}: POST /${API_PATH}`,
+                description: `${name}: POST /${apiPath}`,
                 triggers: { redeployment: definition.apply((d) => createHash("sha1").update(d).digest("hex")) },
             },
             { parent: this, dependsOn: [method, integration, validator, model, ok, failed, okIntegration, failedIntegration, badRequest] },
@@ -309,7 +312,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
         this.alarms.push(createAlarm(this, name, apiClientErrorRateAlarm(this.api.name, this.stage.stageName), args.alertTopicArn));
 
         this.invokeUrl = pulumi.interpolate`https://${this.api.id}.execute-api.${ctx.region}.amazonaws.com/${this.stage.stageName}`;
-        this.endpoint = pulumi.interpolate`${this.invokeUrl}/${API_PATH}`;
+        this.endpoint = pulumi.interpolate`${this.invokeUrl}/${apiPath}`;
         this.apiKeyId = this.apiKey.id;
         this.registerOutputs({ api: this.api, invokeUrl: this.invokeUrl, endpoint: this.endpoint, apiKeyId: this.apiKeyId, role: this.role });
     }
@@ -375,6 +378,9 @@ export function checkApiArgs(name: string, args: ApiToQueueArgs): void {
     checkInteger(`${label}: quota.limit`, args.quota?.limit, API_LIMITS.quotaLimit);
     checkOneOf(`${label}: quota.period`, args.quota?.period, API_QUOTA_PERIODS);
     checkOneOf(`${label}: logRetentionDays`, args.logRetentionDays, LOG_RETENTION_DAYS);
+    if (args.path !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(args.path)) {
+        throw new InvalidArgument(`${label}: path "${args.path}": expected one path segment of letters, digits, ".", "_" or "-"`);
+    }
     if (args.stageName !== undefined && !/^[A-Za-z0-9_]{1,128}$/.test(args.stageName)) {
         throw new InvalidArgument(`${label}: stageName "${args.stageName}": expected letters, digits and underscores only`);
     }

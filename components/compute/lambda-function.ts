@@ -61,6 +61,12 @@ export interface LambdaFunctionArgs {
     protect?: boolean;
 }
 
+/**
+ * How a function runs, apart from its code and grants: what a system component lets its caller set
+ * for every function it builds (each field keeps LambdaFunctionArgs' default).
+ */
+export type FunctionSettings = Pick<LambdaFunctionArgs, "runtime" | "architecture" | "memorySizeMb" | "timeoutSeconds" | "logRetentionDays" | "tracing" | "protect">;
+
 /** The folder of this package (the one holding its package.json), from source or from the built dist/. */
 export const PACKAGE_ROOT: string = (() => {
     for (let dir = __dirname; ; dir = path.dirname(dir)) {

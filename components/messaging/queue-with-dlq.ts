@@ -65,6 +65,12 @@ export interface QueueWithDlqArgs {
     protect?: boolean;
 }
 
+/** What a system component lets its caller set for every queue it builds (each field keeps QueueWithDlqArgs' default). */
+export type QueueSettings = Pick<QueueWithDlqArgs, "maxReceiveCount" | "retentionDays" | "dlqRetentionDays" | "oldestMessageAgeAlarmSeconds" | "protect">;
+
+/** What a system component lets its caller set for every queue consumer it builds (each field keeps QueueConsumerArgs' default). */
+export type ConsumerSettings = Pick<QueueConsumerArgs, "batchSize" | "maximumBatchingWindowSeconds" | "maximumConcurrency" | "errorsAlarmThreshold">;
+
 /**
  * An encrypted SQS queue with its encrypted dead-letter queue: TLS-only policies on both, redrive
  * after `maxReceiveCount` receives, a DLQ that keeps messages longer than its source and accepts

@@ -57,6 +57,19 @@ export const STREAM_EVENT_SOURCE_DEFAULTS = {
     maximumRecordAgeSeconds: 21_600,
 } as const;
 
+/** A SecureBucket's lifecycle: versioning keeps every overwritten or deleted version until these rules remove it. */
+export const S3_DEFAULTS = {
+    /** Days a version is kept once a newer one replaced it (or it was deleted): long enough to undo a mistake. */
+    noncurrentVersionExpirationDays: 30,
+    /** Days before the parts of a multipart upload that never completed are removed (they are billed, and invisible). */
+    abortIncompleteUploadDays: 7,
+} as const;
+
+export const S3_LIMITS = {
+    /** 0 turns the rule off (kept forever); otherwise days, as S3 lifecycle rules take them. */
+    lifecycleDays: [0, 36_500],
+} as const;
+
 export const DYNAMODB_DEFAULTS = {
     billingMode: "PAY_PER_REQUEST",
     pointInTimeRecovery: true,
@@ -133,6 +146,8 @@ export const API_DEFAULTS = {
     quotaPeriod: "DAY" as ApiQuotaPeriod,
     logRetentionDays: 30,
     stageName: "v1",
+    /** The path segment clients POST to. */
+    path: "messages",
     /** Alarm on any 5XX in a period. */
     serverErrorsThreshold: 1,
     /** Alarm when this share of requests (0.05 = 5 %) ends in a 4XX over a period. */

@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, tlsOnlyStatement } from "../security/policy-documents";
+import { S3_DEFAULTS, S3_LIMITS } from "../shared/defaults";
+import { checkInteger } from "../shared/validation";
 
 export interface SecureBucketArgs {
     /**
@@ -11,6 +13,13 @@ export interface SecureBucketArgs {
     kmsKeyArn?: pulumi.Input<string>;
     /** Send the bucket's events to EventBridge (the default bus). Default true. */
     eventBridge?: boolean;
+    /**
+     * How long S3 keeps what versioning would otherwise keep forever: versions replaced or deleted
+     * (`noncurrentVersionExpirationDays`, default 30; the delete markers left with no versions
+     * behind them go too) and the parts of uploads that never completed (`abortIncompleteUploadDays`,
+     * default 7). 0 turns a rule off.
+     */
+    lifecycle?: { noncurrentVersionExpirationDays?: number; abortIncompleteUploadDays?: number };
     /** Set Pulumi `protect` on the bucket. Default false. The bucket is never force-destroyed. */
     protect?: boolean;
 }
@@ -27,9 +36,11 @@ export class SecureBucket extends pulumi.ComponentResource {
     readonly arn: pulumi.Output<string>;
     readonly policy: aws.s3.BucketPolicy;
     readonly notification?: aws.s3.BucketNotification;
+    readonly lifecycle?: aws.s3.BucketLifecycleConfiguration;
 
     constructor(name: string, args: SecureBucketArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:SecureBucket", name, {}, opts);
+        const rules = lifecycleRules(name, args.lifecycle);
         this.bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: false }, { parent: this, protect: args.protect });
         this.bucketName = this.bucket.bucket;
         this.arn = this.bucket.arn;
@@ -54,7 +65,11 @@ export class SecureBucket extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+        const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+        if (rules.length > 0) {
+            // After versioning: noncurrent-version rules are about the versions it keeps.
+            this.lifecycle = new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, { bucket, rules }, { parent: this, dependsOn: [versioning] });
+        }
         const ownership = new aws.s3.BucketOwnershipControls(
             `${name}-ownership`,
             { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } },
@@ -74,4 +89,28 @@ export class SecureBucket extends pulumi.ComponentResource {
         }
         this.registerOutputs({ bucketName: this.bucketName, arn: this.arn });
     }
+}
+
+/** The lifecycle rules of a SecureBucket: each default applied, 0 leaving a rule out; refuses other values in one line. */
+export function lifecycleRules(name: string, lifecycle: SecureBucketArgs["lifecycle"] = {}): aws.types.input.s3.BucketLifecycleConfigurationRule[] {
+    const label = `SecureBucket "${name}": lifecycle`;
+    checkInteger(`${label}.noncurrentVersionExpirationDays`, lifecycle.noncurrentVersionExpirationDays, S3_LIMITS.lifecycleDays);
+    checkInteger(`${label}.abortIncompleteUploadDays`, lifecycle.abortIncompleteUploadDays, S3_LIMITS.lifecycleDays);
+    const noncurrentDays = lifecycle.noncurrentVersionExpirationDays ?? S3_DEFAULTS.noncurrentVersionExpirationDays;
+    const abortDays = lifecycle.abortIncompleteUploadDays ?? S3_DEFAULTS.abortIncompleteUploadDays;
+    const rules: aws.types.input.s3.BucketLifecycleConfigurationRule[] = [];
+    if (noncurrentDays > 0) {
+        rules.push({
+            id: "expire-noncurrent-versions",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays },
+            // A delete marker whose versions have all expired only hides an empty key.
+            expiration: { expiredObjectDeleteMarker: true },
+        });
+    }
+    if (abortDays > 0) {
+        rules.push({ id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: abortDays } });
+    }
+    return rules;
 }

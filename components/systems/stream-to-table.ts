@@ -170,6 +170,8 @@ export class StreamToTable extends pulumi.ComponentResource {
             `${name}-consumer`,
             {
                 ...args.consumer?.function,
+                // The function's log group is stateful too.
+                protect: args.consumer?.function?.protect ?? args.protect,
                 entry: functionEntry("stream-to-table"),
                 environment: {
                     [STREAM_TO_TABLE_ENV.tableName]: this.table.name,

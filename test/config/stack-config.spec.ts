@@ -50,6 +50,8 @@ const VALID: Record<keyof StackConfig, string> = {
     imageMaxBytes: "20971520",
     thumbnailSizePx: "256",
     imageProcessorMemoryMb: "1024",
+    uploadsNoncurrentVersionDays: "30",
+    abortIncompleteUploadDays: "7",
     protectStatefulResources: "false",
 };
 

@@ -175,7 +175,7 @@ function readWiring(plan: Plan): Wiring {
             };
         });
 
-    const table = one(plan, "aws:dynamodb/table:Table", "audit-records-table");
+    const table = one(plan, "aws:dynamodb/table:Table", "uploads-audit-records-table");
     const t = table.inputs as { hashKey?: string; rangeKey?: string; attributes?: { name: string; type: string }[]; billingMode?: string; readCapacity?: number; writeCapacity?: number };
     if (!t.hashKey) throw new Error(`${table.name} has no hashKey`);
     const tableName = String(table.outputs.name ?? table.inputs.name);

@@ -150,7 +150,7 @@ describe("upload routing (seed 003), as the dev stack deploys it", () => {
             expect(subscriptions.map((s) => s.resource.name).sort()).to.deep.equal(["uploads-audit-subscription", "uploads-images-subscription"]);
             for (const s of subscriptions) {
                 expect(s.resource.inputs.protocol, s.destination).to.equal("sqs");
-                expect(s.resource.inputs.endpoint, s.destination).to.match(new RegExp(`:${s.destination}-queue$`));
+                expect(s.resource.inputs.endpoint, s.destination).to.equal(one(plan, "aws:sqs/queue:Queue", `uploads-${s.destination}-queue`).outputs.arn);
                 expect(s.resource.inputs.rawMessageDelivery, s.destination).to.equal(true);
             }
         });

@@ -285,6 +285,14 @@ describe("ApiToQueue", () => {
         expect(endpoint).to.equal(`https://${id}.execute-api.${REGION}.amazonaws.com/v1/messages`);
     });
 
+    it("takes another path, in the resource, the endpoint and the redeploy hash", async () => {
+        const orders = await build({ throttle: { rateLimit: 20, burstLimit: 40 }, quota: { limit: 5000, period: "WEEK" }, logRetentionDays: 14, path: "orders" });
+        expect(one(orders.plan, T.resource, "intake-messages").inputs.pathPart).to.equal("orders");
+        expect(orders.endpoint).to.match(/\/v1\/orders$/);
+        const hash = (p: Plan) => (one(p, T.deployment, "intake-deployment").inputs.triggers as { redeployment: string }).redeployment;
+        expect(hash(orders.plan)).to.not.equal(hash(plan));
+    });
+
     describe("refuses", () => {
         const cases: [string, Partial<ApiToQueueArgs>, RegExp][] = [
             ["a fractional rate", { throttle: { rateLimit: 2.5 } }, /throttle\.rateLimit = 2\.5: expected an integer from 1 to 10000/],
@@ -294,6 +302,7 @@ describe("ApiToQueue", () => {
             ["an unknown quota period", { quota: { period: "YEAR" as "DAY" } }, /quota\.period = "YEAR": expected one of DAY, WEEK, MONTH/],
             ["a retention CloudWatch refuses", { logRetentionDays: 10 }, /logRetentionDays = 10/],
             ["a stage name with a slash", { stageName: "v1/beta" }, /stageName "v1\/beta"/],
+            ["a path of two segments", { path: "orders/new" }, /path "orders\/new": expected one path segment/],
             ["a schema of another draft", { requestSchema: { $schema: "https://json-schema.org/draft/2020-12/schema" } }, /draft 4/],
         ];
         for (const [what, args, message] of cases) {

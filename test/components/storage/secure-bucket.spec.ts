@@ -100,4 +100,40 @@ describe("SecureBucket", () => {
         expect(one(protectedPlan, "aws:s3/bucket:Bucket", "uploads-bucket").protect).to.equal(true);
         expect(one(plan, "aws:s3/bucket:Bucket", "uploads-bucket").protect).to.equal(false);
     });
+
+    describe("lifecycle", () => {
+        const LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration";
+
+        it("expires noncurrent versions after 30 days and aborts uploads left incomplete after 7, by default, once versioning is on", () => {
+            const lifecycle = one(plan, LIFECYCLE, "uploads-lifecycle");
+            expect(lifecycle.inputs.bucket).to.equal("uploads-bucket");
+            expect(lifecycle.inputs.rules).to.deep.equal([
+                {
+                    id: "expire-noncurrent-versions",
+                    status: "Enabled",
+                    filter: {},
+                    noncurrentVersionExpiration: { noncurrentDays: 30 },
+                    expiration: { expiredObjectDeleteMarker: true },
+                },
+                { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+            ]);
+            expect(lifecycle.dependencies).to.include(one(plan, "aws:s3/bucketVersioning:BucketVersioning", "uploads-versioning").urn);
+        });
+
+        it("takes other days, and 0 turns a rule off (no lifecycle at all when both are off)", async () => {
+            const custom = await build({ lifecycle: { noncurrentVersionExpirationDays: 90, abortIncompleteUploadDays: 0 } });
+            const rules = one(custom, LIFECYCLE, "uploads-lifecycle").inputs.rules as { id: string; noncurrentVersionExpiration?: unknown }[];
+            expect(rules.map((r) => r.id)).to.deep.equal(["expire-noncurrent-versions"]);
+            expect(rules[0].noncurrentVersionExpiration).to.deep.equal({ noncurrentDays: 90 });
+            const none = await build({ lifecycle: { noncurrentVersionExpirationDays: 0, abortIncompleteUploadDays: 0 } });
+            expect(ofType(none, LIFECYCLE)).to.have.length(0);
+        });
+
+        it("refuses days S3 would not take, in one line naming the bucket and the field", () => {
+            expect(() => new SecureBucket("bad", { lifecycle: { noncurrentVersionExpirationDays: -1 } })).to.throw(
+                'SecureBucket "bad": lifecycle.noncurrentVersionExpirationDays = -1: expected an integer from 0 to 36500',
+            );
+            expect(() => new SecureBucket("bad", { lifecycle: { abortIncompleteUploadDays: 1.5 } })).to.throw(/lifecycle\.abortIncompleteUploadDays = 1\.5/);
+        });
+    });
 });
