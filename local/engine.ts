@@ -34,7 +34,7 @@ let running = false;
 export async function evaluate(options: EvaluateOptions): Promise<Plan> {
     if (running) throw new Error("evaluate: one program at a time (Pulumi's runtime state is global)");
     running = true;
-    const ctx: MockContext = { region: options.region ?? options.config["aws:region"] ?? "us-east-1", accountId: MOCK_ACCOUNT };
+    const ctx: MockContext = { region: options.region ?? options.config["aws:region"] ?? "us-east-1", accountId: MOCK_ACCOUNT, stack: options.stack };
     const resources: Recorded[] = [];
     const failures: unknown[] = [];
     // Errors thrown inside apply callbacks surface as rejected promises, not as a throw from the

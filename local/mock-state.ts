@@ -1,4 +1,5 @@
 import { createHash } from "crypto";
+import { NAME_PREFIX_SUFFIX_LENGTH, NAME_RULES, generatedName, nameProblem } from "../components/shared/naming";
 
 // What the mock provider returns for a resource: its inputs plus the ids, ARNs, URLs and names
 // AWS would compute, in AWS's own formats, so ARN-based wiring and the flow diagram resolve.
@@ -8,6 +9,8 @@ export const MOCK_ACCOUNT = "123456789012";
 export interface MockContext {
     region: string;
     accountId: string;
+    /** The stack, part of the seed of generated names (two stacks never share one). */
+    stack: string;
 }
 
 /** A stable, UUID-shaped id derived from a name (real ids are random; plans must be reproducible). */
@@ -16,10 +19,29 @@ export function stableUuid(seed: string): string {
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/**
+ * The physical name the provider would use: the one given; or a `namePrefix` completed with 26
+ * characters, as Terraform does; or Pulumi's autoname (logical name, "-", 7 hex characters),
+ * seeded by stack, type and logical name so that runs repeat. A generated name AWS would refuse
+ * fails here, as it would fail the provider.
+ */
+export function physicalName(type: string, name: string, inputs: Record<string, any>, ctx: MockContext): string {
+    const given = inputs[NAME_RULES[type]?.field ?? "name"];
+    if (typeof given === "string") return given;
+    const seed = `${ctx.stack}::${type}::${name}`;
+    if (typeof inputs.namePrefix === "string") {
+        const digits = BigInt(`0x${createHash("sha256").update(seed).digest("hex")}`).toString().slice(0, NAME_PREFIX_SUFFIX_LENGTH);
+        return `${inputs.namePrefix}${digits}`;
+    }
+    const generated = generatedName(type, name, seed);
+    const problem = NAME_RULES[type] ? nameProblem(type, generated) : undefined;
+    if (problem) throw new Error(`${type} "${name}": the generated name "${generated}" ${problem}`);
+    return generated;
+}
+
 export function mockOutputs(type: string, name: string, inputs: Record<string, any>, ctx: MockContext): { id: string; state: Record<string, unknown> } {
     const { region: r, accountId: a } = ctx;
-    // Physical names: the provider would add a random suffix to the logical name; mocks keep it stable.
-    const physical: string = inputs.name ?? (inputs.namePrefix ? `${inputs.namePrefix}${stableUuid(name).slice(0, 7)}` : name);
+    const physical = physicalName(type, name, inputs, ctx);
     const uuid = stableUuid(`${type}::${name}`);
     const s = (id: string, extra: Record<string, unknown>) => ({ id, state: { ...inputs, ...extra } });
     switch (type) {

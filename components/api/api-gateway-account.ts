@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { awsContext } from "../shared/aws-context";
 import { Grant, grantStatements, policyDocument } from "../security/policy-documents";
 import { apiGatewayTrustPolicy } from "./api-to-queue";
+import { autoName } from "../shared/naming";
 
 export interface ApiGatewayAccountArgs {
     /** Set Pulumi `protect` on the account setting, so a stack removal does not unset logging for every API. Default false. */
@@ -42,8 +43,9 @@ export class ApiGatewayAccount extends pulumi.ComponentResource {
     constructor(name: string, args: ApiGatewayAccountArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:ApiGatewayAccount", name, {}, opts);
         const ctx = awsContext(this);
+        const label = `ApiGatewayAccount "${name}"`;
         this.role = new aws.iam.Role(
-            `${name}-role`,
+            autoName(label, "aws:iam/role:Role", `${name}-role`),
             {
                 description: "API Gateway writes REST API execution and access logs to CloudWatch Logs (account setting)",
                 assumeRolePolicy: JSON.stringify(apiGatewayTrustPolicy()),
@@ -51,7 +53,7 @@ export class ApiGatewayAccount extends pulumi.ComponentResource {
             { parent: this },
         );
         const policy = new aws.iam.RolePolicy(
-            `${name}-role-policy`,
+            autoName(label, "aws:iam/rolePolicy:RolePolicy", `${name}-role-policy`),
             {
                 role: this.role.id,
                 policy: ctx.apply(({ partition, region, accountId }) =>

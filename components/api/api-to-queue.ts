@@ -7,6 +7,7 @@ import { ALARM_DEFAULTS, LOG_RETENTION_DAYS, API_DEFAULTS, API_LIMITS, API_QUOTA
 import { Grant, grantStatements, policyDocument } from "../security/policy-documents";
 import { QueueWithDlq } from "../messaging/queue-with-dlq";
 import { InvalidArgument, checkInteger, checkOneOf } from "../shared/validation";
+import { autoName, namePrefix } from "../shared/naming";
 
 
 /** The one resource the API exposes by default, `POST /messages`. */
@@ -119,6 +120,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
     constructor(name: string, args: ApiToQueueArgs, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:ApiToQueue", name, {}, opts);
         checkApiArgs(name, args);
+        const label = `ApiToQueue "${name}"`;
         const rateLimit = args.throttle?.rateLimit ?? API_DEFAULTS.rateLimit;
         const burstLimit = args.throttle?.burstLimit ?? API_DEFAULTS.burstLimit;
         const quotaLimit = args.quota?.limit ?? API_DEFAULTS.quotaLimit;
@@ -137,12 +139,12 @@ export class ApiToQueue extends pulumi.ComponentResource {
 
         // The integration role: API Gateway may send to this queue only.
         this.role = new aws.iam.Role(
-            `${name}-role`,
+            autoName(label, "aws:iam/role:Role", `${name}-role`),
             { assumeRolePolicy: JSON.stringify(apiGatewayTrustPolicy()) },
             { parent: this },
         );
         new aws.iam.RolePolicy(
-            `${name}-role-policy`,
+            autoName(label, "aws:iam/rolePolicy:RolePolicy", `${name}-role-policy`),
             {
                 role: this.role.id,
                 policy: pulumi
@@ -258,7 +260,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
 
         this.logGroup = new aws.cloudwatch.LogGroup(
             `${name}-access-logs`,
-            { namePrefix: `/aws/apigateway/${name}-access-`, retentionInDays: args.logRetentionDays ?? API_DEFAULTS.logRetentionDays },
+            { namePrefix: namePrefix(label, "aws:cloudwatch/logGroup:LogGroup", `/aws/apigateway/${name}-access-`), retentionInDays: args.logRetentionDays ?? API_DEFAULTS.logRetentionDays },
             stateful,
         );
         const afterLogging = args.accountLogging ? [args.accountLogging] : [];

@@ -6,6 +6,7 @@ import { bundleFunction } from "./bundle";
 import { LAMBDA_ARCHITECTURES, LAMBDA_DEFAULTS, LAMBDA_LIMITS, LAMBDA_RUNTIMES, LOG_RETENTION_DAYS } from "../shared/defaults";
 import { InvalidArgument, checkInteger, checkOneOf } from "../shared/validation";
 import { Grant, checkGrant, functionBaseGrants, grantStatements, lambdaTrustPolicy, policyDocument } from "../security/policy-documents";
+import { autoName, namePrefix } from "../shared/naming";
 
 /** A grant whose resources may still be Outputs (ARNs of resources being created). */
 export interface GrantInput {
@@ -130,15 +131,15 @@ export class LambdaFunction extends pulumi.ComponentResource {
 
         this.logGroup = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
-            { namePrefix: `/aws/lambda/${name}-`, retentionInDays: args.logRetentionDays ?? LAMBDA_DEFAULTS.logRetentionDays },
+            { namePrefix: namePrefix(label, "aws:cloudwatch/logGroup:LogGroup", `/aws/lambda/${name}-`), retentionInDays: args.logRetentionDays ?? LAMBDA_DEFAULTS.logRetentionDays },
             { parent: this, protect: args.protect },
         );
-        this.role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()) }, { parent: this });
+        this.role = new aws.iam.Role(autoName(label, "aws:iam/role:Role", `${name}-role`), { assumeRolePolicy: JSON.stringify(lambdaTrustPolicy()) }, { parent: this });
         const statements = pulumi
             .all([this.logGroup.arn, pulumi.output((args.grants ?? []) as pulumi.Input<Grant>[])])
             .apply(([logGroupArn, extra]) => [...grantStatements(functionBaseGrants(logGroupArn, tracing)), ...grantStatements(extra, grantLabel)]);
         const policy = new aws.iam.RolePolicy(
-            `${name}-policy`,
+            autoName(label, "aws:iam/rolePolicy:RolePolicy", `${name}-policy`),
             { role: this.role.id, policy: statements.apply((s) => JSON.stringify(policyDocument(s))) },
             { parent: this },
         );
@@ -166,7 +167,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
             );
             this.codeSha256 = bundle.sha256;
             this.function = new aws.lambda.Function(
-                `${name}-function`,
+                autoName(label, "aws:lambda/function:Function", `${name}-function`),
                 {
                     ...common,
                     handler: "index.handler",
@@ -179,7 +180,7 @@ export class LambdaFunction extends pulumi.ComponentResource {
             );
         } else {
             this.function = new aws.lambda.CallbackFunction(
-                `${name}-function`,
+                autoName(label, "aws:lambda/function:Function", `${name}-function`),
                 {
                     ...common,
                     callback: args.callback,

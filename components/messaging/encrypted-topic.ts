@@ -4,6 +4,7 @@ import { awsContext } from "../shared/aws-context";
 import { EncryptionKey } from "../security/encryption-key";
 import { PolicyStatement, policyDocument, serviceStatement, tlsOnlyStatement } from "../security/policy-documents";
 import { StatementCollector } from "../security/statement-collector";
+import { autoName } from "../shared/naming";
 
 export interface EncryptedTopicArgs {
     /** Days before the topic's deleted KMS key is destroyed (7 to 30). Default 30. */
@@ -32,7 +33,7 @@ export class EncryptedTopic extends pulumi.ComponentResource {
             { description: `SNS topic ${name}`, deletionWindowInDays: args.kmsKeyDeletionWindowDays, protect: args.protect },
             { parent: this },
         );
-        this.topic = new aws.sns.Topic(`${name}-sns`, { kmsMasterKeyId: this.key.arn }, { parent: this, protect: args.protect });
+        this.topic = new aws.sns.Topic(autoName(`EncryptedTopic "${name}"`, "aws:sns/topic:Topic", `${name}-sns`), { kmsMasterKeyId: this.key.arn }, { parent: this, protect: args.protect });
         this.arn = this.topic.arn;
         this.#publishers = new StatementCollector(`EncryptedTopic "${name}"`);
         this.accountId = awsContext(this).accountId;

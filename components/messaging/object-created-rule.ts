@@ -8,6 +8,7 @@ import { policyDocument } from "../security/policy-documents";
 import { QueueWithDlq } from "./queue-with-dlq";
 import { SecureBucket } from "../storage/secure-bucket";
 import { checkInteger } from "../shared/validation";
+import { autoName } from "../shared/naming";
 
 /** Something EventBridge can publish to that grants it per source ARN (FanOutTopic, EncryptedTopic). */
 export interface PublishableTopic {
@@ -72,7 +73,7 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
             JSON.stringify(objectCreatedPattern({ bucketName, ...filter }, label)),
         );
         this.rule = new aws.cloudwatch.EventRule(
-            `${name}-rule`,
+            autoName(label, "aws:cloudwatch/eventRule:EventRule", `${name}-rule`),
             { description: `S3 Object Created events of ${name}'s bucket`, eventPattern: this.eventPattern },
             { parent: this },
         );
@@ -125,8 +126,9 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
     /** A role EventBridge may assume for this rule only, allowed to start executions of this state machine only. */
     private startExecutionRole(name: string, stateMachineArn: pulumi.Input<string>): aws.iam.Role {
         const accountId = awsContext(this).accountId;
+        const label = `ObjectCreatedRule "${name}"`;
         const role = new aws.iam.Role(
-            `${name}-role`,
+            autoName(label, "aws:iam/role:Role", `${name}-role`),
             {
                 assumeRolePolicy: pulumi.all([this.rule.arn, accountId]).apply(([ruleArn, account]) =>
                     JSON.stringify(
@@ -144,7 +146,7 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
             { parent: this },
         );
         new aws.iam.RolePolicy(
-            `${name}-role-policy`,
+            autoName(label, "aws:iam/rolePolicy:RolePolicy", `${name}-role-policy`),
             {
                 role: role.id,
                 policy: pulumi

@@ -9,6 +9,7 @@ import { LambdaFunction, LambdaFunctionArgs } from "../compute/lambda-function";
 import { PolicyStatement, policyDocument, serviceStatement, tlsOnlyStatement } from "../security/policy-documents";
 import { StatementCollector } from "../security/statement-collector";
 import { InvalidArgument, checkInteger } from "../shared/validation";
+import { autoName } from "../shared/naming";
 
 const DAY = 86_400;
 
@@ -96,6 +97,7 @@ export class QueueWithDlq extends pulumi.ComponentResource {
     constructor(name: string, args: QueueWithDlqArgs, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:QueueWithDlq", name, {}, opts);
         checkQueueArgs(name, args);
+        const label = `QueueWithDlq "${name}"`;
         const retentionDays = args.retentionDays ?? SQS_DEFAULTS.retentionDays;
         const dlqRetentionDays = args.dlqRetentionDays ?? SQS_DEFAULTS.dlqRetentionDays;
         this.visibilityTimeoutSeconds = visibilityTimeout(name, args);
@@ -111,9 +113,9 @@ export class QueueWithDlq extends pulumi.ComponentResource {
         const encryption = this.key ? { kmsMasterKeyId: this.key.arn, kmsDataKeyReusePeriodSeconds: 300 } : { sqsManagedSseEnabled: true };
         const stateful = { parent: this, protect: args.protect };
 
-        this.deadLetterQueue = new aws.sqs.Queue(`${name}-dlq`, { ...encryption, messageRetentionSeconds: dlqRetentionDays * DAY }, stateful);
+        this.deadLetterQueue = new aws.sqs.Queue(autoName(label, "aws:sqs/queue:Queue", `${name}-dlq`), { ...encryption, messageRetentionSeconds: dlqRetentionDays * DAY }, stateful);
         this.queue = new aws.sqs.Queue(
-            `${name}-queue`,
+            autoName(label, "aws:sqs/queue:Queue", `${name}-queue`),
             {
                 ...encryption,
                 messageRetentionSeconds: retentionDays * DAY,

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALARM_DEFAULTS } from "../shared/defaults";
+import { autoName } from "../shared/naming";
 
 /** One CloudWatch alarm, as data: what it watches, with which dimensions, and when it fires. */
 export interface AlarmSpec {
@@ -128,7 +129,7 @@ export function functionErrorsAlarm(functionName: pulumi.Input<string>, threshol
 /** Creates the alarm as a child of `parent`, sending both ALARM and OK to the alert topic. */
 export function createAlarm(parent: pulumi.Resource, name: string, spec: AlarmSpec, alertTopicArn: pulumi.Input<string>): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(
-        `${name}-${spec.role}-alarm`,
+        autoName(`alarm "${spec.role}" of "${name}"`, "aws:cloudwatch/metricAlarm:MetricAlarm", `${name}-${spec.role}-alarm`),
         {
             alarmDescription: spec.description,
             namespace: spec.namespace,

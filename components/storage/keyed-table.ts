@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createAlarm, tableWriteThrottlesAlarm } from "../monitoring/alarms";
 import { DYNAMODB_DEFAULTS } from "../shared/defaults";
 import { InvalidArgument } from "../shared/validation";
+import { autoName, explicitName } from "../shared/naming";
 
 export interface KeyedTableArgs {
     /** Name of the string partition key, e.g. "auditId". Required. */
@@ -54,11 +55,13 @@ export class KeyedTable extends pulumi.ComponentResource {
             }
         }
         this.hashKey = args.hashKey;
+        const label = `KeyedTable "${name}"`;
+        const tableName = typeof args.tableName === "string" ? explicitName(label, "aws:dynamodb/table:Table", args.tableName, "tableName") : args.tableName;
         this.table = new aws.dynamodb.Table(
-            `${name}-table`,
+            autoName(label, "aws:dynamodb/table:Table", `${name}-table`),
             {
                 ...tableBasics(args.protect),
-                name: args.tableName,
+                name: tableName,
                 hashKey: args.hashKey,
                 attributes: [{ name: args.hashKey, type: "S" }],
                 ttl: args.ttlAttribute ? { attributeName: args.ttlAttribute, enabled: true } : undefined,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { policyDocument, tlsOnlyStatement } from "../security/policy-documents";
 import { S3_DEFAULTS, S3_LIMITS } from "../shared/defaults";
 import { checkInteger } from "../shared/validation";
+import { autoName } from "../shared/naming";
 
 export interface SecureBucketArgs {
     /**
@@ -41,7 +42,7 @@ export class SecureBucket extends pulumi.ComponentResource {
     constructor(name: string, args: SecureBucketArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:SecureBucket", name, {}, opts);
         const rules = lifecycleRules(name, args.lifecycle);
-        this.bucket = new aws.s3.Bucket(`${name}-bucket`, { forceDestroy: false }, { parent: this, protect: args.protect });
+        this.bucket = new aws.s3.Bucket(autoName(`SecureBucket "${name}"`, "aws:s3/bucket:Bucket", `${name}-bucket`), { forceDestroy: false }, { parent: this, protect: args.protect });
         this.bucketName = this.bucket.bucket;
         this.arn = this.bucket.arn;
         const bucket = this.bucket.id;

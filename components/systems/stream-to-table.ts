@@ -8,6 +8,7 @@ import { QueueWithDlq } from "../messaging/queue-with-dlq";
 import { InvalidArgument, checkInteger, checkOneOf } from "../shared/validation";
 import { tableBasics } from "../storage/keyed-table";
 import { DEFAULT_EVENT_ID_FIELD, EVENT_TABLE, REJECTS_TABLE, STREAM_TO_TABLE_ENV } from "../../functions/shared/contract";
+import { autoName, explicitName } from "../shared/naming";
 
 /** The consumer's event source mapping; see STREAM_EVENT_SOURCE_DEFAULTS for each default. */
 export interface StreamConsumerArgs {
@@ -101,9 +102,9 @@ export class StreamToTable extends pulumi.ComponentResource {
             { parent: this },
         );
         this.stream = new aws.kinesis.Stream(
-            `${name}-stream`,
+            autoName(settings.label, "aws:kinesis/stream:Stream", `${name}-stream`),
             {
-                name: args.streamName,
+                name: settings.streamName,
                 streamModeDetails: { streamMode: settings.streamMode },
                 shardCount: settings.streamMode === "PROVISIONED" ? settings.shardCount : undefined,
                 retentionPeriod: settings.retentionHours,
@@ -114,10 +115,10 @@ export class StreamToTable extends pulumi.ComponentResource {
         );
 
         this.table = new aws.dynamodb.Table(
-            `${name}-table`,
+            autoName(settings.label, "aws:dynamodb/table:Table", `${name}-table`),
             {
                 ...tableBasics(args.protect),
-                name: args.tableName,
+                name: settings.tableName,
                 hashKey: EVENT_TABLE_KEY,
                 attributes: [
                     { name: EVENT_TABLE_KEY, type: "S" },
@@ -140,10 +141,10 @@ export class StreamToTable extends pulumi.ComponentResource {
             stateful,
         );
         this.rejectsTable = new aws.dynamodb.Table(
-            `${name}-rejects-table`,
+            autoName(settings.label, "aws:dynamodb/table:Table", `${name}-rejects-table`),
             {
                 ...tableBasics(args.protect),
-                name: args.rejectsTableName ?? (args.tableName ? `${args.tableName}Rejected` : undefined),
+                name: settings.rejectsTableName,
                 hashKey: REJECTS_TABLE_KEY,
                 attributes: [{ name: REJECTS_TABLE_KEY, type: "S" }],
             },
@@ -252,6 +253,10 @@ export function resolveStreamSettings(name: string, args: StreamToTableArgs) {
         );
     }
     return {
+        label,
+        streamName: explicitName(label, "aws:kinesis/stream:Stream", args.streamName, "streamName"),
+        tableName: explicitName(label, "aws:dynamodb/table:Table", args.tableName, "tableName"),
+        rejectsTableName: explicitName(label, "aws:dynamodb/table:Table", args.rejectsTableName ?? (args.tableName ? `${args.tableName}Rejected` : undefined), "rejectsTableName"),
         streamMode: args.streamMode ?? KINESIS_DEFAULTS.streamMode,
         shardCount: args.shardCount ?? KINESIS_DEFAULTS.shardCount,
         retentionHours,

@@ -1,8 +1,8 @@
 import { expect } from "chai";
-import { MockContext, mockCall, mockOutputs, stableUuid } from "../../local/mock-state";
+import { MockContext, mockCall, mockOutputs, physicalName, stableUuid } from "../../local/mock-state";
 
 // A region and account other than the defaults, so every ARN below proves it reads the context.
-const ctx: MockContext = { region: "eu-west-1", accountId: "111122223333" };
+const ctx: MockContext = { region: "eu-west-1", accountId: "111122223333", stack: "test" };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 describe("mock state", () => {
@@ -15,14 +15,16 @@ describe("mock state", () => {
     });
 
     describe("mockOutputs", () => {
-        it("gives a queue its URL as id, an SQS ARN and its name, keeping the inputs", () => {
+        it("gives a queue its URL as id, an SQS ARN and its generated name, keeping the inputs", () => {
             const { id, state } = mockOutputs("aws:sqs/queue:Queue", "orders-queue", { sqsManagedSseEnabled: true }, ctx);
-            expect(id).to.equal("https://sqs.eu-west-1.amazonaws.com/111122223333/orders-queue");
+            const name = physicalName("aws:sqs/queue:Queue", "orders-queue", {}, ctx);
+            expect(name).to.match(/^orders-queue-[0-9a-f]{7}$/);
+            expect(id).to.equal(`https://sqs.eu-west-1.amazonaws.com/111122223333/${name}`);
             expect(state).to.deep.equal({
                 sqsManagedSseEnabled: true,
-                name: "orders-queue",
-                url: "https://sqs.eu-west-1.amazonaws.com/111122223333/orders-queue",
-                arn: "arn:aws:sqs:eu-west-1:111122223333:orders-queue",
+                name,
+                url: `https://sqs.eu-west-1.amazonaws.com/111122223333/${name}`,
+                arn: `arn:aws:sqs:eu-west-1:111122223333:${name}`,
             });
         });
 
@@ -33,22 +35,21 @@ describe("mock state", () => {
 
         it("gives a topic its ARN as id", () => {
             const { id, state } = mockOutputs("aws:sns/topic:Topic", "alerts", {}, ctx);
-            expect(id).to.equal("arn:aws:sns:eu-west-1:111122223333:alerts");
-            expect(state).to.include({ arn: id, name: "alerts" });
+            expect(id).to.match(/^arn:aws:sns:eu-west-1:111122223333:alerts-[0-9a-f]{7}$/);
+            expect(state).to.include({ arn: id, name: id.split(":").pop() });
         });
 
         it("gives a role a global IAM ARN (no region) and a role unique id", () => {
             const { id, state } = mockOutputs("aws:iam/role:Role", "orders-consumer-role", {}, ctx);
-            expect(id).to.equal("orders-consumer-role");
-            expect(state.arn).to.equal("arn:aws:iam::111122223333:role/orders-consumer-role");
+            expect(id).to.match(/^orders-consumer-role-[0-9a-f]{7}$/);
+            expect(state.arn).to.equal(`arn:aws:iam::111122223333:role/${id}`);
             expect(state.uniqueId).to.match(/^AROA[0-9A-F]{17}$/);
         });
 
-        it("names a log group from its namePrefix with a suffix that is stable per logical name", () => {
+        it("names a log group from its namePrefix with Terraform's 26 characters, stable per logical name", () => {
             const group = (name: string) => mockOutputs("aws:cloudwatch/logGroup:LogGroup", name, { namePrefix: "/aws/lambda/orders-" }, ctx);
             const { id, state } = group("orders-logs");
-            expect(state.name).to.match(/^\/aws\/lambda\/orders-[0-9a-f]{7}$/);
-            expect(state.name).to.equal(`/aws/lambda/orders-${stableUuid("orders-logs").slice(0, 7)}`);
+            expect(state.name).to.match(/^\/aws\/lambda\/orders-[0-9]{26}$/);
             expect(id).to.equal(state.name);
             expect(state.arn).to.equal(`arn:aws:logs:eu-west-1:111122223333:log-group:${state.name}`);
             expect(group("orders-logs").state.name, "same logical name, same physical name").to.equal(state.name);
@@ -77,7 +78,7 @@ describe("mock state", () => {
         });
 
         it("gives a bucket a global S3 ARN from its bucket name", () => {
-            const { id, state } = mockOutputs("aws:s3/bucket:Bucket", "uploads", { bucket: "uploads-bucket" }, ctx);
+            const { id, state } = mockOutputs("aws:s3/bucket:Bucket", "uploads-bucket", { bucket: "uploads-bucket" }, ctx);
             expect(id).to.equal("uploads-bucket");
             expect(state).to.include({ bucket: "uploads-bucket", arn: "arn:aws:s3:::uploads-bucket" });
         });
@@ -85,7 +86,35 @@ describe("mock state", () => {
         it("gives any other type an id from its logical name and an ARN in its service's namespace", () => {
             const { id, state } = mockOutputs("aws:sqs/queuePolicy:QueuePolicy", "orders-queue-policy", { queueUrl: "u" }, ctx);
             expect(id).to.equal("orders-queue-policy-id");
-            expect(state).to.deep.equal({ queueUrl: "u", name: "orders-queue-policy", arn: "arn:aws:sqs:eu-west-1:111122223333:orders-queue-policy" });
+            const name = physicalName("aws:sqs/queuePolicy:QueuePolicy", "orders-queue-policy", {}, ctx);
+            expect(state).to.deep.equal({ queueUrl: "u", name, arn: `arn:aws:sqs:eu-west-1:111122223333:${name}` });
+        });
+    });
+
+    describe("physicalName: what the provider would name a resource", () => {
+        it("generates Pulumi's autoname, the logical name, a dash and 7 hex characters, the same on every run", () => {
+            const name = physicalName("aws:lambda/function:Function", "orders-consumer-function", {}, ctx);
+            expect(name).to.match(/^orders-consumer-function-[0-9a-f]{7}$/);
+            expect(physicalName("aws:lambda/function:Function", "orders-consumer-function", {}, ctx)).to.equal(name);
+        });
+
+        it("draws other characters for another stack, another type or another logical name", () => {
+            const base = physicalName("aws:sqs/queue:Queue", "orders-queue", {}, ctx);
+            expect(physicalName("aws:sqs/queue:Queue", "orders-queue", {}, { ...ctx, stack: "prod" })).to.not.equal(base);
+            expect(physicalName("aws:sns/topic:Topic", "orders-queue", {}, ctx)).to.not.equal(base);
+            expect(physicalName("aws:sqs/queue:Queue", "audit-queue", {}, ctx).slice(-7)).to.not.equal(base.slice(-7));
+        });
+
+        it("lower-cases a generated bucket name, as Pulumi does, and keeps a given one", () => {
+            expect(physicalName("aws:s3/bucket:Bucket", "Uploads-bucket", {}, ctx)).to.match(/^uploads-bucket-[0-9a-f]{7}$/);
+            expect(physicalName("aws:s3/bucket:Bucket", "uploads-bucket", { bucket: "given" }, ctx)).to.equal("given");
+            expect(physicalName("aws:sqs/queue:Queue", "orders-queue", { name: "given" }, ctx)).to.equal("given");
+        });
+
+        it("fails, as the provider would, when the generated name breaks AWS's limit", () => {
+            const logical = "x".repeat(57);
+            expect(() => physicalName("aws:iam/role:Role", logical, {}, ctx)).to.throw(new RegExp(`^aws:iam/role:Role "${logical}": the generated name "${logical}-[0-9a-f]{7}" is 65 characters, above the 64 IAM role names allow$`));
+            expect(physicalName("aws:iam/role:Role", "x".repeat(56), {}, ctx)).to.have.length(64);
         });
     });
 

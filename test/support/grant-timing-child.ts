@@ -10,7 +10,7 @@ async function main(): Promise<void> {
     for (const wait of Object.keys(WAITS)) {
         const plan = await evaluate({
             project: "event-pipelines",
-            stack: "child",
+            stack: "test",
             config: { "aws:region": "us-east-1" },
             program: grantAfterWaiting(wait, exportWaitsOnPolicy),
             sealGrantsOnReturn: false,

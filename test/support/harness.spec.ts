@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { one, record } from "./pulumi-harness";
+import { generated, one, record } from "./pulumi-harness";
 
 describe("mock harness", () => {
     it("records every resource with its inputs, parent and dependencies", async () => {
@@ -15,9 +15,9 @@ describe("mock harness", () => {
         const group = one(plan, "test:index:Group", "group");
         expect(queue.inputs.messageRetentionSeconds).to.equal(60);
         expect(queue.parent).to.equal(group.urn);
-        expect(policy.inputs.queueUrl).to.equal("https://sqs.us-east-1.amazonaws.com/123456789012/q");
+        expect(policy.inputs.queueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/123456789012/${generated("aws:sqs/queue:Queue", "q")}`);
         expect(policy.dependencies).to.deep.equal([queue.urn]);
-        expect(queue.outputs.arn).to.equal("arn:aws:sqs:us-east-1:123456789012:q");
+        expect(queue.outputs.arn).to.equal(`arn:aws:sqs:us-east-1:123456789012:${generated("aws:sqs/queue:Queue", "q")}`);
     });
 
     it("surfaces an error thrown inside an apply instead of losing it", async () => {

@@ -1,5 +1,6 @@
 import { evaluate, evaluateStack } from "../../local/engine";
 import { Plan, PlannedResource } from "../../local/plan";
+import { generatedName } from "../../components/shared/naming";
 import { PolicyDocument } from "../../components/security/policy-documents";
 
 // The mock harness: runs a program under Pulumi's mock engine and hands back every resource it
@@ -44,6 +45,14 @@ export function keyPolicyOf(plan: Plan, keyName: string): PolicyDocument {
 /** Children of a resource, by URN. */
 export function childrenOf(plan: Plan, parent: PlannedResource): PlannedResource[] {
     return plan.resources.filter((r) => r.parent === parent.urn);
+}
+
+/**
+ * The physical name the offline engine gives a resource Pulumi names itself (logical name, "-",
+ * 7 hex characters seeded by stack, type and name) in a `record()`ed program (stack "test").
+ */
+export function generated(type: string, logicalName: string, stack = "test"): string {
+    return generatedName(type, logicalName, `${stack}::${type}::${logicalName}`);
 }
 
 export const ALERT_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:alerts";

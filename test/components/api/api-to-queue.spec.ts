@@ -10,7 +10,7 @@ import {
 } from "../../../components/api/api-to-queue";
 import { QueueWithDlq, QueueWithDlqArgs } from "../../../components/messaging/queue-with-dlq";
 import { Plan, PlannedResource } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, ofType, one, policyOf, record } from "../../support/pulumi-harness";
+import { ALERT_TOPIC_ARN, ofType, one, policyOf, record, generated } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -106,7 +106,7 @@ describe("ApiToQueue", () => {
             type: "AWS",
             httpMethod: "POST",
             integrationHttpMethod: "POST",
-            uri: `arn:aws:apigateway:${REGION}:sqs:path/${ACCOUNT}/ingest-queue`,
+            uri: `arn:aws:apigateway:${REGION}:sqs:path/${ACCOUNT}/${generated("aws:sqs/queue:Queue", "ingest-queue")}`,
             credentials: role.outputs.arn,
             passthroughBehavior: "NEVER",
             resourceId: idOf(one(plan, T.resource, "intake-messages")),
@@ -135,7 +135,7 @@ describe("ApiToQueue", () => {
         expect(policy.inputs.role).to.equal(idOf(role));
         expect(policyOf(policy)).to.deep.equal({
             Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:${REGION}:${ACCOUNT}:ingest-queue`] }],
+            Statement: [{ Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:${REGION}:${ACCOUNT}:${generated("aws:sqs/queue:Queue", "ingest-queue")}`] }],
         });
     });
 
@@ -145,7 +145,7 @@ describe("ApiToQueue", () => {
         expect(policyOf(one(kms, T.rolePolicy, "intake-role-policy"))).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
-                { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:${REGION}:${ACCOUNT}:ingest-queue`] },
+                { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:${REGION}:${ACCOUNT}:${generated("aws:sqs/queue:Queue", "ingest-queue")}`] },
                 { Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [key.outputs.arn] },
             ],
         });

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import { LambdaFunction, LambdaFunctionArgs, functionEntry } from "../../../components/compute/lambda-function";
 import { PolicyStatement } from "../../../components/security/policy-documents";
 import type { Plan, PlannedResource } from "../../../local/plan";
-import { childrenOf, one, ofType, policyOf, record } from "../../support/pulumi-harness";
+import { childrenOf, one, ofType, policyOf, record, generated } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
@@ -120,7 +120,7 @@ describe("LambdaFunction", () => {
                     { Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::uploads/*"] },
                 ],
             });
-            expect(queueArn).to.equal(`arn:aws:sqs:us-east-1:${ACCOUNT}:source`);
+            expect(queueArn).to.equal(`arn:aws:sqs:us-east-1:${ACCOUNT}:${generated("aws:sqs/queue:Queue", "source")}`);
             expect(logGroup.outputs.arn).to.equal(`arn:aws:logs:us-east-1:${ACCOUNT}:log-group:${logGroup.outputs.name}`);
         });
 

@@ -4,7 +4,7 @@ import { anyCaseSuffixes } from "../../../components/messaging/filter-policies";
 import { PolicyStatement } from "../../../components/security/policy-documents";
 import { QueueWithDlq } from "../../../components/messaging/queue-with-dlq";
 import { Plan, PlannedResource } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, childrenOf, ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
+import { ALERT_TOPIC_ARN, childrenOf, ofType, one, policyOf, record, keyPolicyOf, generated } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const T = {
@@ -47,7 +47,7 @@ describe("FanOutTopic", () => {
             });
         });
         topicArn = arnOf(one(plan, T.topic, "uploads-topic-sns"));
-        expect(topicArn).to.equal(`arn:aws:sns:us-east-1:${ACCOUNT}:uploads-topic-sns`);
+        expect(topicArn).to.equal(`arn:aws:sns:us-east-1:${ACCOUNT}:${generated("aws:sns/topic:Topic", "uploads-topic-sns")}`);
     });
 
     it("encrypts the topic with its own KMS key", () => {

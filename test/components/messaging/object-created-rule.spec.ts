@@ -5,12 +5,12 @@ import { ObjectCreatedRule, ObjectCreatedRuleArgs, ObjectCreatedTarget } from ".
 import { QueueWithDlq } from "../../../components/messaging/queue-with-dlq";
 import { SecureBucket } from "../../../components/storage/secure-bucket";
 import { Plan } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
+import { ALERT_TOPIC_ARN, ofType, one, policyOf, record, keyPolicyOf, generated } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
-const RULE_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:rule/lab-rule`;
-const sqsArn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
-const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT}:fanout-topic-sns`;
+const RULE_ARN = `arn:aws:events:us-east-1:${ACCOUNT}:rule/${generated("aws:cloudwatch/eventRule:EventRule", "lab-rule")}`;
+const sqsArn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${generated("aws:sqs/queue:Queue", name)}`;
+const TOPIC_ARN = `arn:aws:sns:us-east-1:${ACCOUNT}:${generated("aws:sns/topic:Topic", "fanout-topic-sns")}`;
 const STATE_MACHINE = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:thumbnails`;
 const SCOPED = { ArnEquals: { "aws:SourceArn": RULE_ARN }, StringEquals: { "aws:SourceAccount": ACCOUNT } };
 
@@ -43,7 +43,7 @@ describe("ObjectCreatedRule", () => {
         expect(JSON.parse(rule.inputs.eventPattern as string)).to.deep.equal({
             source: ["aws.s3"],
             "detail-type": ["Object Created"],
-            detail: { bucket: { name: ["uploads-bucket"] }, object: { key: [{ "anything-but": { prefix: "thumbnails/" } }] } },
+            detail: { bucket: { name: [generated("aws:s3/bucket:Bucket", "uploads-bucket")] }, object: { key: [{ "anything-but": { prefix: "thumbnails/" } }] } },
         });
         expect(one(plan, "event-pipelines:index:ObjectCreatedRule", "lab")).to.not.equal(undefined);
     });
@@ -51,7 +51,7 @@ describe("ObjectCreatedRule", () => {
     it("targets the topic with the default retry policy and the undelivered queue as DLQ", () => {
         const target = one(plan, "aws:cloudwatch/eventTarget:EventTarget", "lab-target");
         expect(target.inputs).to.deep.include({
-            rule: "lab-rule",
+            rule: generated("aws:cloudwatch/eventRule:EventRule", "lab-rule"),
             arn: TOPIC_ARN,
             retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 24 },
             deadLetterConfig: { arn: sqsArn("lab-undelivered-queue") },
@@ -94,14 +94,14 @@ describe("ObjectCreatedRule", () => {
         expect(alarms["lab-undelivered-depth-alarm"]).to.deep.include({
             namespace: "AWS/SQS",
             metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: "lab-undelivered-queue" },
+            dimensions: { QueueName: generated("aws:sqs/queue:Queue", "lab-undelivered-queue") },
             threshold: 1,
             comparisonOperator: "GreaterThanOrEqualToThreshold",
         });
         expect(alarms["lab-failed-invocations-alarm"]).to.deep.include({
             namespace: "AWS/Events",
             metricName: "FailedInvocations",
-            dimensions: { RuleName: "lab-rule" },
+            dimensions: { RuleName: generated("aws:cloudwatch/eventRule:EventRule", "lab-rule") },
             statistic: "Sum",
             threshold: 1,
             comparisonOperator: "GreaterThanOrEqualToThreshold",
@@ -109,7 +109,7 @@ describe("ObjectCreatedRule", () => {
         expect(alarms["lab-dlq-send-failures-alarm"]).to.deep.include({
             namespace: "AWS/Events",
             metricName: "InvocationsFailedToBeSentToDlq",
-            dimensions: { RuleName: "lab-rule" },
+            dimensions: { RuleName: generated("aws:cloudwatch/eventRule:EventRule", "lab-rule") },
         });
         for (const name of ["lab-undelivered-depth-alarm", "lab-failed-invocations-alarm", "lab-dlq-send-failures-alarm"]) {
             expect(alarms[name].alarmActions, name).to.deep.equal([ALERT_TOPIC_ARN]);
@@ -144,7 +144,7 @@ describe("ObjectCreatedRule", () => {
         ]);
         expect(one(sm, "aws:cloudwatch/eventTarget:EventTarget", "lab-target").inputs).to.deep.include({
             arn: STATE_MACHINE,
-            roleArn: `arn:aws:iam::${ACCOUNT}:role/lab-role`,
+            roleArn: `arn:aws:iam::${ACCOUNT}:role/${generated("aws:iam/role:Role", "lab-role")}`,
         });
     });
 

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { QueueConsumerArgs, QueueWithDlq, QueueWithDlqArgs, visibilityTimeout } from "../../../components/messaging/queue-with-dlq";
 import { Plan } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
+import { ALERT_TOPIC_ARN, ofType, one, policyOf, record, keyPolicyOf, generated } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
-const arn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${name}`;
+const arn = (name: string) => `arn:aws:sqs:us-east-1:${ACCOUNT}:${generated("aws:sqs/queue:Queue", name)}`;
 const TOPIC = `arn:aws:sns:us-east-1:${ACCOUNT}:uploads`;
 
 const consumer = (timeoutSeconds = 30): QueueConsumerArgs => ({
@@ -46,7 +46,7 @@ describe("QueueWithDlq", () => {
 
     it("lets only its source queue redrive into the DLQ", () => {
         const allow = one(plan, "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy", "orders-redrive-allow");
-        expect(allow.inputs.queueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/orders-dlq`);
+        expect(allow.inputs.queueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${ACCOUNT}/${generated("aws:sqs/queue:Queue", "orders-dlq")}`);
         expect(JSON.parse(allow.inputs.redriveAllowPolicy as string)).to.deep.equal({ redrivePermission: "byQueue", sourceQueueArns: [arn("orders-queue")] });
     });
 
@@ -84,7 +84,7 @@ describe("QueueWithDlq", () => {
         const esm = one(plan, "aws:lambda/eventSourceMapping:EventSourceMapping", "orders-consumer-events");
         expect(esm.inputs).to.deep.include({
             eventSourceArn: arn("orders-queue"),
-            functionName: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:orders-consumer-function`,
+            functionName: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${generated("aws:lambda/function:Function", "orders-consumer-function")}`,
             batchSize: 25,
             maximumBatchingWindowInSeconds: 5,
             functionResponseTypes: ["ReportBatchItemFailures"],
@@ -110,20 +110,20 @@ describe("QueueWithDlq", () => {
         expect(alarms["orders-dlq-depth-alarm"]).to.deep.include({
             namespace: "AWS/SQS",
             metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: "orders-dlq" },
+            dimensions: { QueueName: generated("aws:sqs/queue:Queue", "orders-dlq") },
             threshold: 1,
             comparisonOperator: "GreaterThanOrEqualToThreshold",
         });
         expect(alarms["orders-oldest-message-age-alarm"]).to.deep.include({
             metricName: "ApproximateAgeOfOldestMessage",
-            dimensions: { QueueName: "orders-queue" },
+            dimensions: { QueueName: generated("aws:sqs/queue:Queue", "orders-queue") },
             threshold: 600,
             comparisonOperator: "GreaterThanThreshold",
         });
         expect(alarms["orders-consumer-errors-alarm"]).to.deep.include({
             namespace: "AWS/Lambda",
             metricName: "Errors",
-            dimensions: { FunctionName: "orders-consumer-function" },
+            dimensions: { FunctionName: generated("aws:lambda/function:Function", "orders-consumer-function") },
             threshold: 3,
         });
         for (const inputs of Object.values(alarms)) {

@@ -126,7 +126,7 @@ describe("alarms", () => {
                 alarmDescription: dlqDepthAlarm("orders-dlq", 2).description,
                 namespace: "AWS/SQS",
                 metricName: "ApproximateNumberOfMessagesVisible",
-                dimensions: { QueueName: "orders-dlq" },
+                dimensions: { QueueName: one(plan, "aws:sqs/queue:Queue", "orders-dlq").outputs.name },
                 statistic: "Maximum",
                 period: 60,
                 evaluationPeriods: 1,

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { AlertTopic, AlertTopicArgs, addressId } from "../../../components/monitoring/alert-topic";
 import { PolicyStatement } from "../../../components/security/policy-documents";
 import { Plan, PlannedResource } from "../../../local/plan";
-import { childrenOf, ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
+import { childrenOf, ofType, one, policyOf, record, keyPolicyOf, generated } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -41,7 +41,7 @@ describe("AlertTopic", () => {
     before(async () => {
         plan = await build({ emails: ["oncall@example.com", "team@example.com"], kmsKeyDeletionWindowDays: 7 });
         topicArn = topicOf(plan).outputs.arn as string;
-        expect(topicArn).to.equal(`arn:aws:sns:us-east-1:${ACCOUNT}:alerts-topic-sns`);
+        expect(topicArn).to.equal(`arn:aws:sns:us-east-1:${ACCOUNT}:${generated("aws:sns/topic:Topic", "alerts-topic-sns")}`);
     });
 
     describe("encryption", () => {
@@ -99,7 +99,7 @@ describe("AlertTopic", () => {
     describe("topic policy", () => {
         it("applies to the topic", () => {
             expect(topicPolicyOf(plan).inputs.arn).to.equal(topicArn);
-            expect(topicArn).to.equal(`arn:aws:sns:us-east-1:${ACCOUNT}:alerts-topic-sns`);
+            expect(topicArn).to.equal(`arn:aws:sns:us-east-1:${ACCOUNT}:${generated("aws:sns/topic:Topic", "alerts-topic-sns")}`);
         });
 
         it("denies every request that does not use TLS", () => {

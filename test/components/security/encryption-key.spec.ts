@@ -135,7 +135,8 @@ describe("EncryptionKey", () => {
             k.allowService("cloudwatch.amazonaws.com", alarm.arn);
         });
         const [cw] = serviceStatements(keyPolicyOf(plan, "orders-key-cmk").Statement);
-        expect(cw.Condition!.ArnEquals).to.deep.equal({ "aws:SourceArn": `arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:orders-alarm` });
+        expect(cw.Condition!.ArnEquals).to.deep.equal({ "aws:SourceArn": one(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "orders-alarm").outputs.arn });
+        expect(cw.Condition!.ArnEquals["aws:SourceArn"]).to.match(new RegExp(`^arn:aws:cloudwatch:us-east-1:${ACCOUNT}:alarm:orders-alarm-[0-9a-f]{7}$`));
     });
 
     describe("when the grant comes", () => {

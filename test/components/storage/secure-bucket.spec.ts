@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import { SecureBucket, SecureBucketArgs } from "../../../components/storage/secure-bucket";
 import { Plan } from "../../../local/plan";
-import { ofType, one, policyOf, record } from "../../support/pulumi-harness";
+import { ofType, one, policyOf, record, generated } from "../../support/pulumi-harness";
 
-const BUCKET_ARN = "arn:aws:s3:::uploads-bucket";
+const BUCKET = generated("aws:s3/bucket:Bucket", "uploads-bucket");
+const BUCKET_ARN = `arn:aws:s3:::${BUCKET}`;
 
 function build(args: SecureBucketArgs = {}): Promise<Plan> {
     return record(() => {
@@ -24,7 +25,7 @@ describe("SecureBucket", () => {
 
     it("blocks all public access", () => {
         expect(one(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "uploads-public-access-block").inputs).to.deep.include({
-            bucket: "uploads-bucket",
+            bucket: BUCKET,
             blockPublicAcls: true,
             blockPublicPolicy: true,
             ignorePublicAcls: true,
@@ -34,7 +35,7 @@ describe("SecureBucket", () => {
 
     it("encrypts with SSE-KMS and a Bucket Key, on the AWS-managed key by default", () => {
         const sse = one(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "uploads-encryption");
-        expect(sse.inputs.bucket).to.equal("uploads-bucket");
+        expect(sse.inputs.bucket).to.equal(BUCKET);
         expect(sse.inputs.rules).to.deep.equal([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" }, bucketKeyEnabled: true }]);
     });
 
@@ -54,7 +55,7 @@ describe("SecureBucket", () => {
 
     it("denies any request without TLS on the bucket and its objects, and allows nothing else", () => {
         const policy = one(plan, "aws:s3/bucketPolicy:BucketPolicy", "uploads-policy");
-        expect(policy.inputs.bucket).to.equal("uploads-bucket");
+        expect(policy.inputs.bucket).to.equal(BUCKET);
         expect(policyOf(policy)).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
@@ -72,7 +73,7 @@ describe("SecureBucket", () => {
 
     it("sends the bucket's events to EventBridge", () => {
         expect(one(plan, "aws:s3/bucketNotification:BucketNotification", "uploads-notification").inputs).to.deep.include({
-            bucket: "uploads-bucket",
+            bucket: BUCKET,
             eventbridge: true,
         });
     });
@@ -86,7 +87,7 @@ describe("SecureBucket", () => {
             new Promise((resolve) => bucket!.bucketName.apply(resolve)),
             new Promise((resolve) => bucket!.arn.apply(resolve)),
         ]);
-        expect(name).to.equal("uploads-bucket");
+        expect(name).to.equal(BUCKET);
         expect(arn).to.equal(BUCKET_ARN);
     });
 
@@ -106,7 +107,7 @@ describe("SecureBucket", () => {
 
         it("expires noncurrent versions after 30 days and aborts uploads left incomplete after 7, by default, once versioning is on", () => {
             const lifecycle = one(plan, LIFECYCLE, "uploads-lifecycle");
-            expect(lifecycle.inputs.bucket).to.equal("uploads-bucket");
+            expect(lifecycle.inputs.bucket).to.equal(BUCKET);
             expect(lifecycle.inputs.rules).to.deep.equal([
                 {
                     id: "expire-noncurrent-versions",

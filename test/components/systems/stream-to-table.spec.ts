@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { KINESIS_CONSUMER_ACTIONS, StreamToTable, StreamToTableArgs } from "../../../components/systems/stream-to-table";
 import { PolicyStatement } from "../../../components/security/policy-documents";
 import { Plan } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, ofType, one, policyOf, record } from "../../support/pulumi-harness";
+import { ALERT_TOPIC_ARN, ofType, one, policyOf, record, generated } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const R = {
@@ -93,7 +93,7 @@ describe("StreamToTable", () => {
         const esm = one(plan, R.esm, "events-consumer-events");
         expect(esm.inputs).to.deep.include({
             eventSourceArn: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/EventStream`,
-            functionName: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:events-consumer-function`,
+            functionName: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${generated("aws:lambda/function:Function", "events-consumer-function")}`,
             startingPosition: "TRIM_HORIZON",
             batchSize: 200,
             maximumBatchingWindowInSeconds: 2,
@@ -104,7 +104,7 @@ describe("StreamToTable", () => {
             functionResponseTypes: ["ReportBatchItemFailures"],
         });
         expect(esm.inputs.destinationConfig).to.deep.equal({
-            onFailure: { destinationArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:events-failures-queue` },
+            onFailure: { destinationArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:${generated("aws:sqs/queue:Queue", "events-failures-queue")}` },
         });
     });
 
@@ -119,7 +119,7 @@ describe("StreamToTable", () => {
                 Action: ["dynamodb:BatchWriteItem", "dynamodb:PutItem"],
                 Resource: [`arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/EventLogs`, `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/EventLogsRejected`],
             },
-            { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:us-east-1:${ACCOUNT}:events-failures-queue`] },
+            { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [`arn:aws:sqs:us-east-1:${ACCOUNT}:${generated("aws:sqs/queue:Queue", "events-failures-queue")}`] },
         ]);
     });
 
@@ -144,8 +144,8 @@ describe("StreamToTable", () => {
             // retention 48 h, maximumRecordAgeSeconds 3600: records are dropped after an hour.
             threshold: 1_800_000,
         });
-        expect(alarms["events-consumer-errors-alarm"]).to.deep.include({ namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: "events-consumer-function" } });
-        expect(alarms["events-consumer-throttles-alarm"]).to.deep.include({ namespace: "AWS/Lambda", metricName: "Throttles", dimensions: { FunctionName: "events-consumer-function" } });
+        expect(alarms["events-consumer-errors-alarm"]).to.deep.include({ namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: generated("aws:lambda/function:Function", "events-consumer-function") } });
+        expect(alarms["events-consumer-throttles-alarm"]).to.deep.include({ namespace: "AWS/Lambda", metricName: "Throttles", dimensions: { FunctionName: generated("aws:lambda/function:Function", "events-consumer-function") } });
         expect(alarms["events-write-throttles-alarm"]).to.deep.include({ namespace: "AWS/DynamoDB", metricName: "WriteThrottleEvents", dimensions: { TableName: "EventLogs" } });
         expect(alarms["events-index-write-throttles-alarm"]).to.deep.include({
             metricName: "WriteThrottleEvents",
@@ -156,7 +156,7 @@ describe("StreamToTable", () => {
         expect(alarms["events-failures-oldest-message-age-alarm"]).to.deep.include({ threshold: 12 * 3600 });
         expect(alarms["events-failures-depth-alarm"]).to.deep.include({
             metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: "events-failures-queue" },
+            dimensions: { QueueName: generated("aws:sqs/queue:Queue", "events-failures-queue") },
             threshold: 1,
         });
         for (const [name, inputs] of Object.entries(alarms)) {
