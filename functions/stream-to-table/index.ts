@@ -143,27 +143,35 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
         const chunks = planChunks(units);
         let outcomes: ChunkOutcome[];
         try {
-            outcomes = await writeChunks(chunks, settings);
-            // Items DynamoDB refused one by one become rejects of the record that won their key (the
-            // records it replaced stand or fall with it); a reject the rejects table refuses is a failure.
-            const refusedItems: PutUnit[] = [];
-            for (const outcome of outcomes) {
-                for (const { unit, message } of outcome.refused) {
-                    const record = recordsBySequence.get(unit.sequenceNumbers[unit.sequenceNumbers.length - 1]);
-                    if (unit.kind !== "item" || !record) {
-                        outcome.failed.push(unit);
-                        outcome.error ??= `${REFUSED_ERROR}: ${message}`;
-                        continue;
+            // Items DynamoDB refuses one by one become rejects of the record that won their key (the
+            // records it replaced stand or fall with it). A reject the rejects table refuses leaves its
+            // record in neither table: it fails, and Lambda retries it.
+            const fileRefusals = (round: ChunkOutcome[]): PutUnit[] => {
+                const rejects: PutUnit[] = [];
+                for (const outcome of round) {
+                    for (const { unit, message } of outcome.refused) {
+                        const record = recordsBySequence.get(unit.sequenceNumbers[unit.sequenceNumbers.length - 1]);
+                        if (unit.kind !== "item" || !record) {
+                            outcome.failed.push(unit);
+                            outcome.error ??= `${REFUSED_ERROR}: ${message}`;
+                            continue;
+                        }
+                        const reject = makeReject(record, `DynamoDB refused the item: ${message}`, new Date(started));
+                        logger.warn("record rejected", { recordId: reject.recordId, reason: reject.reason });
+                        rejects.push(rejectUnit(reject, unit.sequenceNumbers));
                     }
-                    const reject = makeReject(record, `DynamoDB refused the item: ${message}`, new Date(started));
-                    logger.warn("record rejected", { recordId: reject.recordId, reason: reject.reason });
-                    refusedItems.push(rejectUnit(reject, unit.sequenceNumbers));
+                    outcome.refused = [];
                 }
-            }
+                return rejects;
+            };
+            outcomes = await writeChunks(chunks, settings);
+            const refusedItems = fileRefusals(outcomes);
             if (refusedItems.length > 0) {
                 const rejectChunks = planChunks(refusedItems);
                 chunks.push(...rejectChunks);
-                outcomes.push(...(await writeChunks(rejectChunks, settings)));
+                const rejectOutcomes = await writeChunks(rejectChunks, settings);
+                fileRefusals(rejectOutcomes); // rejects only: each refusal becomes a failure
+                outcomes.push(...rejectOutcomes);
             }
         } finally {
             clearTimeout(timer);

@@ -581,6 +581,25 @@ describe("stream-to-table", () => {
             expect(logs.find((l) => l.level === "info")?.extra).to.include({ written: 1, rejected: 0, failed: 2 });
         });
 
+        it("reports a record whose item and whose reject DynamoDB both refuse: it is in neither table, so Lambda must retry it", async () => {
+            ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
+                if (itemsOf(input, TABLE).some((i) => i.eventId === "bad") || itemsOf(input, REJECTS).length > 0) throw refused("Some items are invalid");
+                return { UnprocessedItems: {} };
+            });
+            ddb.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
+                const item = unmarshall(input.Item!);
+                if (item.eventId === "bad") throw refused("Type mismatch");
+                if (input.TableName === REJECTS) throw refused("The rejects table refuses this too");
+                return {};
+            });
+            const records = [kinesisRecord(0, payload(0)), kinesisRecord(1, payload(1, { eventId: "bad" })), kinesisRecord(2, payload(2))];
+            const response = await build()(kinesisEvent(records), context());
+            expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: seq(1) }]);
+            expect(puts().filter((input) => input.TableName === REJECTS)).to.have.length(1);
+            expect(logs.find((l) => l.level === "info")?.extra).to.include({ records: 3, written: 2, rejected: 0, failed: 1 });
+            expect(logs.find((l) => l.level === "error")?.extra.reason).to.equal("ValidationException: The rejects table refuses this too");
+        });
+
         it("reports a reject the rejects table itself refuses, item by item", async () => {
             ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
                 if (input.RequestItems![REJECTS]) throw refused("bad reject");
