@@ -1,5 +1,6 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
-import { marshall } from "@aws-sdk/util-dynamodb";
+import { NumberValueImpl as NumberValue, marshall } from "@aws-sdk/util-dynamodb";
+import { isSafeNumber, parse as parseLossless } from "lossless-json";
 import type { KinesisStreamRecord } from "aws-lambda";
 import { z } from "zod";
 
@@ -15,6 +16,11 @@ const MAX_CONTAINER_DEPTH = 31;
 /** DynamoDB's number range: 1E-130 to 9.99…E+125 in magnitude, or 0. */
 const MIN_NUMBER_MAGNITUDE = 1e-130;
 const MAX_NUMBER_MAGNITUDE = 1e126;
+/** Powers of ten of the first significant digit DynamoDB accepts (the same range). */
+const MIN_NUMBER_EXPONENT = -130;
+const MAX_NUMBER_EXPONENT = 125;
+/** Significant digits a DynamoDB number keeps. */
+const MAX_NUMBER_DIGITS = 38;
 /** Kept free below 400 KB when rawData must be cut, against any slack in the size estimate. */
 const REJECT_HEADROOM_BYTES = 1024;
 /** Attribute names, map keys included: 1 byte to 64 KB. */
@@ -127,7 +133,7 @@ export function decodeRecord(record: KinesisStreamRecord, eventIdField = "eventI
     }
     let json: unknown;
     try {
-        json = JSON.parse(text);
+        json = parseExact(text);
     } catch (err) {
         return reject(`data is not JSON: ${(err as Error).message}`);
     }
@@ -231,8 +237,35 @@ function numberSize(n: string): number {
     return 1 + Math.ceil(digits / 2);
 }
 
+/**
+ * JSON.parse, but exact: a number a double holds exactly becomes a number; any other (more digits
+ * than a double keeps, like 12345678901234567890123) stays the text it was sent as, a NumberValue
+ * that DynamoDB stores as such. JSON.parse would round it, silently. Refuses duplicate keys.
+ */
+export function parseExact(text: string): unknown {
+    return parseLossless(text, null, (number: string) => (isSafeNumber(number) ? Number(number) : new NumberValue(number)));
+}
+
+/** The significant digits of a JSON number's text and the power of ten of the first one ("0.00120" → "12", -3). */
+function decimalOf(text: string): { digits: string; exponent: number } {
+    const [, whole, fraction = "", power = "0"] = /^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text) ?? [];
+    const all = (whole ?? "") + fraction;
+    const lead = all.search(/[1-9]/);
+    if (lead < 0) return { digits: "", exponent: 0 };
+    return { digits: all.slice(lead).replace(/0+$/, ""), exponent: (whole ?? "").length - lead - 1 + Number(power) };
+}
+
 /** The first thing in a JSON value that DynamoDB refuses (as "path: what"), or undefined. */
 function findUnstorable(value: unknown, path: string, depth: number): string | undefined {
+    if (value instanceof NumberValue) {
+        const text = value.toString();
+        const { digits, exponent } = decimalOf(text);
+        if (digits.length > MAX_NUMBER_DIGITS) return `${path}: number ${text} has ${digits.length} significant digits, more than the ${MAX_NUMBER_DIGITS} DynamoDB keeps`;
+        if (digits.length > 0 && (exponent < MIN_NUMBER_EXPONENT || exponent > MAX_NUMBER_EXPONENT)) {
+            return `${path}: number ${text} is outside DynamoDB's range (1E-130 to 1E+126 in magnitude)`;
+        }
+        return undefined;
+    }
     if (typeof value === "number") {
         const magnitude = Math.abs(value);
         if (!Number.isFinite(value) || (value !== 0 && (magnitude < MIN_NUMBER_MAGNITUDE || magnitude >= MAX_NUMBER_MAGNITUDE))) {

@@ -280,8 +280,10 @@ describe("stream-to-table", () => {
             let deep: unknown = 1;
             for (let i = 0; i < 40; i++) deep = { d: deep };
             const cases: [string, RegExp][] = [
-                ['{"v": 1e300}', /^payload cannot be stored in DynamoDB: v: number 1e\+300 /],
-                ['{"v": [1, 1e400]}', /^payload cannot be stored in DynamoDB: v\[1\]: number Infinity /],
+                // Named as sent: the number is never turned into a double (1e400 would be Infinity).
+                ['{"v": 1e300}', /^payload cannot be stored in DynamoDB: v: number 1e300 is outside DynamoDB's range/],
+                ['{"v": [1, 1e400]}', /^payload cannot be stored in DynamoDB: v\[1\]: number 1e400 is outside/],
+                ['{"v": 1e126}', /^payload cannot be stored in DynamoDB: v: number 1e126 is outside/],
                 ['{"v": 1e-200}', /^payload cannot be stored in DynamoDB: v: number /],
                 ['{"a": {"": 1}}', /^payload cannot be stored in DynamoDB: a: a map key is empty/],
                 ['{"s": "\\ud800"}', /^payload cannot be stored in DynamoDB: s: .*surrogate/],
@@ -291,6 +293,27 @@ describe("stream-to-table", () => {
                 const decoded = mod.decodeRecord(kinesisRecord(1, b64(text)), "eventId", { now: at });
                 expect(decoded.kind === "reject" && decoded.reject.reason, text).to.match(reason);
             }
+        });
+
+        it("stores numbers beyond double precision exactly, as DynamoDB numbers (38 digits) hold them", () => {
+            const text = '{"big": 12345678901234567890123, "tiny": 0.12345678901234567890123456789, "list": [9007199254740993, 1.5], "small": 22.5}';
+            const decoded = mod.decodeRecord(kinesisRecord(1, b64(text)), "eventId", { now: at });
+            if (decoded.kind !== "item") return expect.fail(`rejected: ${decoded.kind === "reject" && decoded.reject.reason}`);
+            const payload = decoded.attributes.payload.M!;
+            expect(payload.big).to.deep.equal({ N: "12345678901234567890123" });
+            expect(payload.tiny).to.deep.equal({ N: "0.12345678901234567890123456789" });
+            expect(payload.list).to.deep.equal({ L: [{ N: "9007199254740993" }, { N: "1.5" }] });
+            expect(payload.small).to.deep.equal({ N: "22.5" });
+        });
+
+        it("refuses, with the reason, a number DynamoDB cannot hold exactly (more than 38 significant digits)", () => {
+            const digits = "1".repeat(39);
+            const decoded = mod.decodeRecord(kinesisRecord(1, b64(`{"reading": {"v": ${digits}}}`)), "eventId", { now: at });
+            expect(decoded.kind === "reject" && decoded.reject.reason).to.equal(
+                `payload cannot be stored in DynamoDB: reading.v: number ${digits} has 39 significant digits, more than the 38 DynamoDB keeps`,
+            );
+            const exactly38 = mod.decodeRecord(kinesisRecord(2, b64(`{"v": ${"1".repeat(38)}}`)), "eventId", { now: at });
+            expect(exactly38.kind).to.equal("item");
         });
 
         it("rejects an item above 400 KB, cutting (and flagging) rawData so the reject itself fits", () => {
