@@ -17,6 +17,7 @@ import {
     resolveRegion,
 } from "./common";
 import { SendManifest, readManifest } from "./manifest";
+import { eventKey } from "../functions/shared/contract";
 
 // `npm run events:verify -- --table EventLogs --since <ISO>`: did what events:send put on the stream land
 // in the events table (docs/stream-to-table.md), and what did the handler reject since then?
@@ -187,7 +188,8 @@ export async function verifyEvents(options: VerifyOptions, io: { dynamodb?: Dyna
         const notes: string[] = [];
         let manifestReport: VerifyReport["manifest"];
         if (manifest) {
-            const missingIds = manifest.data.eventIds.filter((id) => !landedIds.has(id));
+            // The table keys each event by its source and id (eventKey, functions/shared/contract.ts).
+            const missingIds = manifest.data.eventIds.filter((id) => !landedIds.has(eventKey(manifest.data.source, id)));
             manifestReport = {
                 file: manifest.file,
                 stream: manifest.data.stream,

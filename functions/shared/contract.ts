@@ -39,6 +39,18 @@ export const EVENT_TABLE = {
     lookupIndex: { name: "bySourceAndTime", hashKey: "source", rangeKey: "eventTime" },
 } as const;
 
+/**
+ * The events-table key of an event its producer names: `<source>#<eventId>`. An event is its
+ * producer's (the payload's `source`) and that producer's id: two producers may use the same id
+ * without touching each other's events, and a record sent again with the same source and id is
+ * that event again, which rewrites its own item. The source's own "%" and "#" are written %25 and
+ * %23, so the first "#" always ends it; no source is the empty one (`#<eventId>`). A record without
+ * an id is keyed `<shardId>:<sequenceNumber>`, which has no "#".
+ */
+export function eventKey(source: string | undefined, eventId: string): string {
+    return `${(source ?? "").replace(/%/g, "%25").replace(/#/g, "%23")}#${eventId}`;
+}
+
 /** The rejects table: one item per record that can never be stored, keyed `<shardId>:<sequenceNumber>`. */
 export const REJECTS_TABLE = { hashKey: "recordId" } as const;
 

@@ -3,6 +3,7 @@ import { NumberValueImpl as NumberValue, marshall } from "@aws-sdk/util-dynamodb
 import { isSafeNumber, parse as parseLossless } from "lossless-json";
 import type { KinesisStreamRecord } from "aws-lambda";
 import { z } from "zod";
+import { eventKey } from "../shared/contract";
 
 // The pure half of the stream-to-table handler: one Kinesis record in, either the events-table
 // item or the rejects-table item out (docs/stream-to-table.md). No I/O, no clock of its own.
@@ -150,7 +151,7 @@ export function decodeRecord(record: KinesisStreamRecord, eventIdField = "eventI
     const { recordId, shardId, sequenceNumber } = recordIdOf(record);
     const producerId = payload[eventIdField];
     const item: EventItem = {
-        eventId: typeof producerId === "string" ? producerId : recordId,
+        eventId: typeof producerId === "string" ? eventKey(typeof payload.source === "string" ? payload.source : undefined, producerId) : recordId,
         payload,
         partitionKey: record.kinesis.partitionKey,
         shardId,

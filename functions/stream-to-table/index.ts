@@ -3,7 +3,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { DEFAULT_EVENT_ID_FIELD, EVENT_TABLE, REJECTS_TABLE, STREAM_TO_TABLE_ENV } from "../shared/contract";
 import { decodeRecord, makeReject, marshallItem, type RejectItem } from "./decode";
-import { planChunks, writeChunks, REFUSED_ERROR, type ChunkOutcome, type PutUnit } from "./write";
+import { payloadConflicts, planChunks, writeChunks, REFUSED_ERROR, type ChunkOutcome, type PutUnit } from "./write";
 
 // Consumes a Kinesis stream and stores each JSON event as one item of the events table
 // (docs/stream-to-table.md). Parse → validate → write → report: a record that can never be
@@ -15,7 +15,7 @@ import { planChunks, writeChunks, REFUSED_ERROR, type ChunkOutcome, type PutUnit
 
 export { decodeRecord, itemSize, makeReject, marshallItem, payloadSchema, recordIdOf, MAX_ITEM_BYTES } from "./decode";
 export type { Decoded, DecodeOptions, EventItem, RejectItem } from "./decode";
-export { backoffDelay, chunk, dedupeByKey, planChunks, writeChunk, writeChunks, BATCH_WRITE_LIMIT, REFUSED_ERROR, RETRYABLE_ERRORS } from "./write";
+export { backoffDelay, chunk, dedupeByKey, payloadConflicts, planChunks, writeChunk, writeChunks, BATCH_WRITE_LIMIT, REFUSED_ERROR, RETRYABLE_ERRORS } from "./write";
 export type { ChunkOutcome, PutUnit, RetrySettings } from "./write";
 
 type Log = Pick<Logger, "info" | "warn" | "error">;
@@ -140,6 +140,9 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
         const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - started));
         timer.unref?.();
         const settings = { client, maxParallel: maxParallelWrites, maxAttempts, baseDelayMs, maxDelayMs, deadline, now, sleep, random, abortSignal: abort.signal };
+        for (const key of payloadConflicts(units)) {
+            logger.warn("event id reused with another payload in one batch; the later record is kept", { eventId: key });
+        }
         const chunks = planChunks(units);
         let outcomes: ChunkOutcome[];
         try {

@@ -75,6 +75,24 @@ export function dedupeByKey(units: readonly PutUnit[]): PutUnit[] {
     return [...byKey.values()];
 }
 
+/**
+ * Keys that records of one batch share with different payloads: the same event id (and source)
+ * sent for two different events. dedupeByKey keeps the last of them, as a later batch would
+ * overwrite an earlier one; the handler names these keys in a WARN line so the producer can be found.
+ */
+export function payloadConflicts(units: readonly PutUnit[]): string[] {
+    const seen = new Map<string, string>();
+    const conflicts = new Set<string>();
+    for (const unit of units) {
+        if (unit.kind !== "item") continue;
+        const payload = JSON.stringify(unit.item.payload);
+        const earlier = seen.get(unit.key);
+        if (earlier !== undefined && earlier !== payload) conflicts.add(unit.key);
+        seen.set(unit.key, payload);
+    }
+    return [...conflicts];
+}
+
 /** Consecutive slices of at most `size`. */
 export function chunk<T>(items: readonly T[], size = BATCH_WRITE_LIMIT): T[][] {
     if (!Number.isInteger(size) || size < 1) throw new Error(`chunk size must be a positive integer, got ${size}`);

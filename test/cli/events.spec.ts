@@ -35,6 +35,7 @@ import {
 } from "../../cli";
 import { Emulator, dynamoClient, kinesisClient, startDynalite, startKinesisLocal } from "../support/emulators";
 import { createHashKeyTable } from "../support/dynamo-tables";
+import { eventKey } from "../../functions/shared/contract";
 
 const ROOT = resolve(__dirname, "../..");
 const TS_NODE = require.resolve("ts-node/register/transpile-only");
@@ -521,12 +522,13 @@ describe("operator CLI (cli/)", () => {
                 client.send(new PutItemCommand({ TableName: table, Item: { eventId: { S: eventId }, arrivedAt: { S: arrivedAt }, payload: { M: {} } } }));
             // EventLogs: 9 of the 12 manifest events landed after `since` (evt-03, evt-07, evt-11 did not),
             // plus 2 other events after `since` and 2 before it.
-            for (const [i, id] of ids.entries()) if (![3, 7, 11].includes(i)) await putEvent("EventLogs", id, `2024-05-01T10:00:${String(i).padStart(2, "0")}.000Z`);
+            // Keyed as the handler keys them: by the manifest's source and each id.
+            for (const [i, id] of ids.entries()) if (![3, 7, 11].includes(i)) await putEvent("EventLogs", eventKey("cli", id), `2024-05-01T10:00:${String(i).padStart(2, "0")}.000Z`);
             await putEvent("EventLogs", "other-1", "2024-05-01T10:05:00.000Z");
             await putEvent("EventLogs", "other-2", since);
             await putEvent("EventLogs", "old-1", "2024-05-01T09:59:59.999Z");
             await putEvent("EventLogs", "old-2", "2024-04-30T00:00:00.000Z");
-            for (const id of ids) await putEvent("Complete", id, "2024-05-01T11:00:00.000Z");
+            for (const id of ids) await putEvent("Complete", eventKey("cli", id), "2024-05-01T11:00:00.000Z");
 
             const putReject = (recordId: string, reason: string, rawData: string, rejectedAt: string) =>
                 client.send(

@@ -26,6 +26,10 @@ import { planToEmulators, type EmulatedStreamToTable } from "../support/plan-to-
 import { applyEnv } from "../support/process-io";
 import { readZip } from "../support/zip-reader";
 import { countItems as countTableItems } from "../support/dynamo-tables";
+import { eventKey } from "../../functions/shared/contract";
+
+/** How the table keys an event the e2e producer ("e2e") sent. */
+const key = (id: string) => eventKey("e2e", id);
 
 /** Events per send: enough to span many batches and BatchWriteItem chunks, few enough to stay fast. */
 const N = 1_000;
@@ -236,14 +240,14 @@ describe("e2e: EventStream → stream-to-table (deployed artifact) → EventLogs
 
         const items = await scanAll(sys.table.name);
         expect(items, "items in the table").to.have.length(N);
-        expect(items.map((i) => i.eventId).sort()).to.deep.equal([...manifest.eventIds].sort());
+        expect(items.map((i) => i.eventId).sort()).to.deep.equal(manifest.eventIds.map(key).sort());
         for (const item of items) {
-            const record = sent.get(item.eventId)!;
+            const record = sent.get(item.payload.eventId)!;
             expect(item.payload, `payload of ${item.eventId}`).to.deep.equal(JSON.parse(record.data.toString("utf8")));
         }
 
         // A sample, every attribute (docs/stream-to-table.md, "Events table").
-        const byId = new Map(items.map((i) => [i.eventId as string, i]));
+        const byId = new Map(items.map((i) => [i.payload.eventId as string, i]));
         for (const id of manifest.eventIds.filter((_, k) => k % 97 === 0)) {
             const item = byId.get(id)!;
             const record = sent.get(id)!;
@@ -251,7 +255,7 @@ describe("e2e: EventStream → stream-to-table (deployed artifact) → EventLogs
             expect(Object.keys(item).sort()).to.deep.equal(["arrivedAt", "eventId", "eventTime", "partitionKey", "payload", "processedAt", "sequenceNumber", "shardId", "source"]);
             expect(payload).to.have.all.keys("eventId", "source", "sensor", "value", "timestamp");
             expect(item).to.deep.include({
-                eventId: id,
+                eventId: key(id),
                 payload,
                 partitionKey: id,
                 shardId: record.shardId,
@@ -311,7 +315,7 @@ describe("e2e: EventStream → stream-to-table (deployed artifact) → EventLogs
 
         const items = await scanAll(sys.table.name);
         expect(new Set(items.map((i) => i.eventId)).size).to.equal(N);
-        for (const item of items) expect(item.sequenceNumber, item.eventId).to.equal(sent.get(item.eventId)!.sequenceNumber);
+        for (const item of items) expect(item.sequenceNumber, item.eventId).to.equal(sent.get(item.payload.eventId)!.sequenceNumber);
     });
 
     it("files poison records in EventLogsRejected with reason and raw data, loses no valid event, and moves past them", async () => {
@@ -365,7 +369,7 @@ describe("e2e: EventStream → stream-to-table (deployed artifact) → EventLogs
             expect(item).to.not.have.property("rawDataTruncated");
         }
 
-        const stored = (await scanAll(sys.table.name)).map((i) => i.eventId as string);
+        const stored = (await scanAll(sys.table.name)).map((i) => i.payload.eventId as string);
         expect(stored.sort()).to.deep.equal([...validIds].sort());
         for (const id of ["poison-ts", "poison-truncated"]) expect(stored, "ids inside poison records").to.not.include(id);
     });
@@ -397,7 +401,7 @@ describe("e2e: EventStream → stream-to-table (deployed artifact) → EventLogs
             expect(item).to.deep.include({ reason: "data is not base64", rawData: data, partitionKey: `pk-${i}`, eventSourceArn: sys.streamArn });
         }
         const items = await scanAll(sys.table.name);
-        expect(items.map((i) => i.eventId)).to.deep.equal([valid.eventId]);
+        expect(items.map((i) => i.eventId)).to.deep.equal([key(valid.eventId)]);
         expect(items[0].payload).to.deep.equal(valid);
     });
 

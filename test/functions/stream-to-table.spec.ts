@@ -16,6 +16,7 @@ import type * as StreamToTable from "../../functions/stream-to-table";
 import { lambdaContext } from "../support/lambda-events";
 import { kinesisRecord as lambdaKinesisRecord } from "../support/lambda-events";
 import { withEnv } from "../support/process-io";
+import { eventKey } from "../../functions/shared/contract";
 
 const MODULE = "../../functions/stream-to-table";
 const TABLE = "EventLogs";
@@ -46,6 +47,9 @@ function seq(i: number): string {
 const b64 = (data: string | Uint8Array) => Buffer.from(data).toString("base64");
 
 /** A valid payload with the producer's id. */
+/** The events-table key of an id sent by the "sensors" producer of payload(). */
+const key = (id: string) => eventKey("sensors", id);
+
 function payload(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
     return { eventId: `evt-${i}`, source: "sensors", timestamp: "2025-01-01T12:00:00Z", sensor: "temperature", value: 22.5, ...extra };
 }
@@ -139,7 +143,7 @@ describe("stream-to-table", () => {
             expect(decoded.kind).to.equal("item");
             if (decoded.kind !== "item") return;
             expect(decoded.item).to.deep.equal({
-                eventId: "evt-7",
+                eventId: key("evt-7"),
                 payload: payload(7),
                 partitionKey: "pk-7",
                 shardId: SHARD,
@@ -152,7 +156,7 @@ describe("stream-to-table", () => {
             // What is written is exactly that item, payload as a map.
             expect(unmarshall(decoded.attributes)).to.deep.equal(decoded.item);
             expect(decoded.attributes.payload).to.have.property("M");
-            expect(decoded.attributes.eventId).to.deep.equal({ S: "evt-7" });
+            expect(decoded.attributes.eventId).to.deep.equal({ S: key("evt-7") });
         });
 
         it("stores eventTime in UTC with milliseconds, so the GSI sorts by time whatever the offset, and leaves the payload as sent", () => {
@@ -189,7 +193,7 @@ describe("stream-to-table", () => {
         it("reads the producer's id from the field EVENT_ID_FIELD names", () => {
             const record = kinesisRecord(1, { id: "order-42", eventId: "not-this-one" });
             const decoded = mod.decodeRecord(record, "id", { now: at });
-            expect(decoded.kind === "item" && decoded.item.eventId).to.equal("order-42");
+            expect(decoded.kind === "item" && decoded.item.eventId).to.equal(eventKey(undefined, "order-42"));
             const missing = mod.decodeRecord(kinesisRecord(2, { eventId: "ignored" }), "id", { now: at });
             expect(missing.kind === "item" && missing.item.eventId).to.equal(`${SHARD}:${seq(2)}`);
         });
@@ -406,7 +410,7 @@ describe("stream-to-table", () => {
             expect(response).to.deep.equal({ batchItemFailures: [] });
             expect(calls().map((input) => Object.keys(input.RequestItems!))).to.deep.equal([[TABLE], [TABLE], [TABLE]]);
             expect(calls().map((input) => input.RequestItems![TABLE].length)).to.deep.equal([25, 25, 10]);
-            expect(written(TABLE).map((item) => item.eventId)).to.deep.equal(records.map((_, i) => `evt-${i}`));
+            expect(written(TABLE).map((item) => item.eventId)).to.deep.equal(records.map((_, i) => key(`evt-${i}`)));
             expect(written(TABLE)[59]).to.include({ sequenceNumber: seq(59), partitionKey: "pk-59", shardId: SHARD, processedAt: "2025-01-02T00:00:00.000Z" });
         });
 
@@ -430,8 +434,8 @@ describe("stream-to-table", () => {
             const response = await build({ maxParallelWrites: 1 })(kinesisEvent(records), context());
             expect(response.batchItemFailures).to.deep.equal([]);
             expect(calls().map((input) => itemsOf(input, TABLE).map((i) => i.eventId))).to.deep.equal([
-                records.map((_, i) => `evt-${i}`),
-                ["evt-0", "evt-1", "evt-2", "evt-3", "evt-4"],
+                records.map((_, i) => key(`evt-${i}`)),
+                ["evt-0", "evt-1", "evt-2", "evt-3", "evt-4"].map(key),
             ]);
             expect(slept).to.have.length(1);
             expect(slept[0]).to.be.within(0, 25);
@@ -448,7 +452,7 @@ describe("stream-to-table", () => {
         });
 
         it("reports exactly the records of a chunk that stays throttled past the attempt bound, and writes the others", async () => {
-            const stuck = (input: BatchWriteItemCommandInput) => itemsOf(input, TABLE).some((i) => i.eventId === "evt-30");
+            const stuck = (input: BatchWriteItemCommandInput) => itemsOf(input, TABLE).some((i) => i.eventId === key("evt-30"));
             ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
                 if (stuck(input)) throw Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ThrottlingException" });
                 return { UnprocessedItems: {} };
@@ -458,8 +462,8 @@ describe("stream-to-table", () => {
             expect(response.batchItemFailures).to.deep.equal(records.slice(25, 50).map((r) => ({ itemIdentifier: r.kinesis.sequenceNumber })));
             expect(calls().filter(stuck)).to.have.length(8);
             expect(calls().filter((input) => !stuck(input)).flatMap((input) => itemsOf(input, TABLE).map((i) => i.eventId))).to.have.members([
-                ...records.slice(0, 25).map((_, i) => `evt-${i}`),
-                ...records.slice(50).map((_, i) => `evt-${50 + i}`),
+                ...records.slice(0, 25).map((_, i) => key(`evt-${i}`)),
+                ...records.slice(50).map((_, i) => key(`evt-${50 + i}`)),
             ]);
             const error = logs.find((l) => l.level === "error");
             expect(error?.extra).to.include({ table: TABLE, items: 25, attempts: 8 });
@@ -487,7 +491,7 @@ describe("stream-to-table", () => {
             ];
             const response = await build()(kinesisEvent(records), context());
             expect(response).to.deep.equal({ batchItemFailures: [] });
-            expect(written(TABLE).map((i) => i.eventId)).to.deep.equal(["evt-0", "evt-6"]);
+            expect(written(TABLE).map((i) => i.eventId)).to.deep.equal([key("evt-0"), key("evt-6")]);
             const rejects = written(REJECTS);
             expect(rejects.map((r) => [r.recordId, r.reason.replace(/: .*/, ": …").replace(/^item is .*/, "item is …")])).to.deep.equal([
                 [`${SHARD}:${seq(1)}`, "data is not base64"],
@@ -510,7 +514,7 @@ describe("stream-to-table", () => {
             const records = [kinesisRecord(0, payload(0)), kinesisRecord(1, "%%%"), kinesisRecord(2, payload(2)), kinesisRecord(3, b64("[]"))];
             const response = await build()(kinesisEvent(records), context());
             expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: seq(1) }, { itemIdentifier: seq(3) }]);
-            expect(written(TABLE).map((i) => i.eventId)).to.deep.equal(["evt-0", "evt-2"]);
+            expect(written(TABLE).map((i) => i.eventId)).to.deep.equal([key("evt-0"), key("evt-2")]);
             expect(logs.find((l) => l.level === "info")?.extra).to.include({ written: 2, rejected: 0, failed: 2 });
         });
 
@@ -531,7 +535,7 @@ describe("stream-to-table", () => {
             const ids = written(TABLE).map((i) => i.eventId);
             expect(ids).to.have.length(32);
             expect(new Set(ids).size).to.equal(32);
-            expect(written(TABLE).find((i) => i.eventId === "dup")).to.deep.include({ sequenceNumber: seq(33), payload: payload(33, { eventId: "dup", version: 3 }) });
+            expect(written(TABLE).find((i) => i.eventId === key("dup"))).to.deep.include({ sequenceNumber: seq(33), payload: payload(33, { eventId: "dup", version: 3 }) });
             expect(logs.find((l) => l.level === "info")?.extra).to.include({ records: 34, written: 34, failed: 0 });
         });
 
@@ -542,14 +546,44 @@ describe("stream-to-table", () => {
 
         const refused = (message: string) => Object.assign(new Error(message), { name: "ValidationException" });
 
+        it("keeps the events of two producers that use the same id apart: an event is its source and its id", async () => {
+            const records = [
+                kinesisRecord(0, payload(0, { eventId: "42", source: "orders" })),
+                kinesisRecord(1, payload(1, { eventId: "42", source: "refunds" })),
+                kinesisRecord(2, payload(2, { eventId: "42", source: undefined })),
+            ];
+            expect(await build()(kinesisEvent(records), context())).to.deep.equal({ batchItemFailures: [] });
+            expect(written(TABLE).map((i) => [i.eventId, i.payload.source])).to.deep.equal([
+                ["orders#42", "orders"],
+                ["refunds#42", "refunds"],
+                ["#42", undefined],
+            ]);
+        });
+
+        it("rewrites an event sent again by its producer, and names a key one batch holds with two payloads", async () => {
+            const records = [
+                kinesisRecord(0, payload(0, { eventId: "42", reading: 1 })),
+                kinesisRecord(1, payload(1, { eventId: "42", reading: 1 })),
+                kinesisRecord(2, payload(2, { eventId: "7", reading: 1 })),
+                kinesisRecord(3, payload(3, { eventId: "7", reading: 2 })),
+            ];
+            await build()(kinesisEvent(records), context());
+            expect(written(TABLE).map((i) => [i.eventId, i.payload.reading])).to.deep.equal([
+                [key("42"), 1],
+                [key("7"), 2],
+            ]);
+            const warnings = logs.filter((l) => l.level === "warn" && /another payload/.test(l.message));
+            expect(warnings.map((w) => w.extra)).to.deep.equal([{ eventId: key("7") }]);
+        });
+
         it("puts a chunk DynamoDB refuses one item at a time, filing the item it still refuses as a reject", async () => {
             const message = "One or more parameter values were invalid: Type mismatch for attribute to update";
             ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
-                if (itemsOf(input, TABLE).some((i) => i.eventId === "dup")) throw refused("Some items are invalid");
+                if (itemsOf(input, TABLE).some((i) => i.eventId === key("dup"))) throw refused("Some items are invalid");
                 return { UnprocessedItems: {} };
             });
             ddb.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
-                if (unmarshall(input.Item!).eventId === "dup") throw refused(message);
+                if (unmarshall(input.Item!).eventId === key("dup")) throw refused(message);
                 return {};
             });
             const records = [
@@ -561,11 +595,11 @@ describe("stream-to-table", () => {
             expect(response).to.deep.equal({ batchItemFailures: [] });
             // "dup" rides in the first chunk (with evt-1 … evt-24): those 24 are put alone; evt-25 goes in the second batch.
             expect(puts()).to.have.length(25);
-            const putOk = puts().map((input) => unmarshall(input.Item!)).filter((i) => i.eventId !== "dup");
-            expect(putOk.map((i) => i.eventId)).to.deep.equal(records.slice(1, 25).map((_, i) => `evt-${i + 1}`));
+            const putOk = puts().map((input) => unmarshall(input.Item!)).filter((i) => i.eventId !== key("dup"));
+            expect(putOk.map((i) => i.eventId)).to.deep.equal(records.slice(1, 25).map((_, i) => key(`evt-${i + 1}`)));
             expect(puts().every((input) => input.TableName === TABLE)).to.equal(true);
             expect(calls().map((input) => itemsOf(input, TABLE).length)).to.deep.equal([25, 1, 0]);
-            expect(itemsOf(calls()[1], TABLE).map((i) => i.eventId)).to.deep.equal(["evt-25"]);
+            expect(itemsOf(calls()[1], TABLE).map((i) => i.eventId)).to.deep.equal([key("evt-25")]);
             // The reject is the winning record's (the last "dup"), with DynamoDB's own message.
             expect(written(REJECTS)).to.deep.equal([
                 {
@@ -592,26 +626,26 @@ describe("stream-to-table", () => {
             });
             ddb.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
                 const { eventId } = unmarshall(input.Item!);
-                if (eventId === "evt-1" && throttled++ < 2) throw new ProvisionedThroughputExceededException({ message: "Rate exceeded", $metadata: {} });
-                if (eventId === "dup") throw refused("Item size has exceeded the maximum allowed size");
+                if (eventId === key("evt-1") && throttled++ < 2) throw new ProvisionedThroughputExceededException({ message: "Rate exceeded", $metadata: {} });
+                if (eventId === key("dup")) throw refused("Item size has exceeded the maximum allowed size");
                 return {};
             });
             const records = [kinesisRecord(0, payload(0, { eventId: "dup" })), kinesisRecord(1, payload(1)), kinesisRecord(2, payload(2, { eventId: "dup" }))];
             const response = await build()(kinesisEvent(records), context());
             expect(response.batchItemFailures).to.deep.equal([{ itemIdentifier: seq(0) }, { itemIdentifier: seq(2) }]);
-            expect(puts().map((input) => unmarshall(input.Item!).eventId)).to.deep.equal(["dup", "evt-1", "evt-1", "evt-1"]);
+            expect(puts().map((input) => unmarshall(input.Item!).eventId)).to.deep.equal(["dup", "evt-1", "evt-1", "evt-1"].map(key));
             expect(slept).to.have.length(2);
             expect(logs.find((l) => l.level === "info")?.extra).to.include({ written: 1, rejected: 0, failed: 2 });
         });
 
         it("reports a record whose item and whose reject DynamoDB both refuse: it is in neither table, so Lambda must retry it", async () => {
             ddb.on(BatchWriteItemCommand).callsFake(async (input: BatchWriteItemCommandInput) => {
-                if (itemsOf(input, TABLE).some((i) => i.eventId === "bad") || itemsOf(input, REJECTS).length > 0) throw refused("Some items are invalid");
+                if (itemsOf(input, TABLE).some((i) => i.eventId === key("bad")) || itemsOf(input, REJECTS).length > 0) throw refused("Some items are invalid");
                 return { UnprocessedItems: {} };
             });
             ddb.on(PutItemCommand).callsFake(async (input: PutItemCommandInput) => {
                 const item = unmarshall(input.Item!);
-                if (item.eventId === "bad") throw refused("Type mismatch");
+                if (item.eventId === key("bad")) throw refused("Type mismatch");
                 if (input.TableName === REJECTS) throw refused("The rejects table refuses this too");
                 return {};
             });
@@ -725,7 +759,7 @@ describe("stream-to-table", () => {
             const response = await fromEnv.handler(kinesisEvent([kinesisRecord(0, { id: "a-1" }), kinesisRecord(1, "???")]), context());
             expect(response).to.deep.equal({ batchItemFailures: [] });
             const [item] = written("EnvEvents");
-            expect(item.eventId).to.equal("a-1");
+            expect(item.eventId).to.equal(eventKey(undefined, "a-1"));
             expect(item.expiresAt - Date.parse(item.processedAt) / 1000).to.be.closeTo(86400, 1);
             expect(written("EnvRejects").map((r) => r.reason)).to.deep.equal(["data is not base64"]);
         });
