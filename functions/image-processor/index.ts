@@ -17,6 +17,7 @@ import { readSettings } from "./settings";
 export * from "./keys";
 export { IMAGE_PROCESSOR_ENV, readSettings } from "./settings";
 export type { ImageProcessorEnvName, Settings } from "./settings";
+export { MAX_RENDER_ROUNDS } from "./process";
 export type { ImageMetadata, ImageUpload, Outcome, SkipReason } from "./process";
 
 /**

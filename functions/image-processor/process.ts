@@ -1,7 +1,7 @@
 // Acting on one validated upload: download, check, decode, write the thumbnail and its metadata.
 // Every permanent problem with the object itself becomes a Skip (reported, never retried); any
 // other error is thrown, so the message is retried and ends in the DLQ if it keeps failing.
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import sharp from "sharp";
 import {
     METADATA_CONTENT_TYPE,
@@ -23,7 +23,6 @@ export type SkipReason =
     | "not-image-key"
     | "too-large"
     | "not-found"
-    | "superseded"
     | "not-image-content"
     | "too-many-pixels"
     | "undecodable";
@@ -86,6 +85,18 @@ export interface ProcessContext {
     settings: Settings;
 }
 
+/**
+ * Renders of one message: when a newer version of the key arrived while a render was being
+ * written, the current one is rendered again, up to this many times in all; past that the message
+ * fails and SQS retries it (someone keeps overwriting the key).
+ */
+export const MAX_RENDER_ROUNDS = 5;
+
+/** What tells two versions of a key apart: the version id, or (without versioning) the ETag. */
+function versionOf(answer: { VersionId?: string; ETag?: string }): string | undefined {
+    return answer.VersionId ?? answer.ETag;
+}
+
 /** Processes one upload: returns what was written, or why it was skipped; throws on transient failures. */
 export async function processUpload(upload: ImageUpload, ctx: ProcessContext): Promise<Outcome> {
     const outcome = await outcomeOf(upload, ctx);
@@ -106,37 +117,55 @@ async function outcomeOf(upload: ImageUpload, ctx: ProcessContext): Promise<Outc
     }
 }
 
-async function processOrSkip(upload: ImageUpload, { s3, settings }: ProcessContext): Promise<Outcome> {
-    const { bucket, key } = upload;
+async function processOrSkip(upload: ImageUpload, ctx: ProcessContext): Promise<Outcome> {
+    const { key } = upload;
+    const { settings } = ctx;
     // Defence in depth: the EventBridge rule already excludes the prefix; if it ever stops doing
     // so, the function's own output must still not be processed again (an endless S3 → Lambda loop).
     if (isDerivedKey(key, settings.derivedPrefix)) {
         throw new Skip("derived-key", `key is under the derived prefix "${settings.derivedPrefix}" this function writes to`);
     }
     if (!hasImageSuffix(key)) throw new Skip("not-image-key", "key does not end with an image extension (.jpg .jpeg .png .gif .webp)");
-    const out = derivedKeys(key, settings.derivedPrefix);
     // The event's size costs nothing to check: an oversized object is not even downloaded.
     if (upload.size !== undefined && upload.size > settings.maxImageBytes) {
         throw new Skip("too-large", `object is ${upload.size} bytes, over MAX_IMAGE_BYTES (${settings.maxImageBytes})`);
     }
+    // The derived keys name no version: they show the key's current version, whichever event
+    // (SQS keeps no order, and redelivers) led here. So render the current version, then look
+    // again: if a newer one arrived meanwhile, another run may have written it before this one
+    // wrote an older one, so render again. The last write is always followed by such a look.
+    for (let round = 1; ; round++) {
+        const rendered = await renderCurrent(upload, ctx);
+        const now = await currentVersion(upload, ctx);
+        if (now === undefined || now === rendered.version) return rendered.outcome;
+        if (round >= MAX_RENDER_ROUNDS) {
+            throw new Error(`s3://${upload.bucket}/${key} changed ${round} times while its thumbnail was written; the message will be retried`);
+        }
+    }
+}
 
+/** The version current now, or undefined when the key is gone (the thumbnail then stays as written). */
+async function currentVersion({ bucket, key }: ImageUpload, { s3 }: ProcessContext): Promise<string | undefined> {
+    try {
+        return versionOf(await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })));
+    } catch (err) {
+        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (isGone(err) || (err as Error).name === "NotFound" || status === 404) return undefined;
+        throw err;
+    }
+}
+
+/** Reads the key's current version, checks and decodes it, and writes its thumbnail and metadata. */
+async function renderCurrent(upload: ImageUpload, { s3, settings }: ProcessContext): Promise<{ version: string | undefined; outcome: Outcome }> {
+    const { bucket, key } = upload;
+    const out = derivedKeys(key, settings.derivedPrefix);
     let got;
     try {
-        // The key's current version, in one request: its answer names the version, which tells
-        // whether the event's version is still current. The thumbnail's keys do not name a
-        // version, so an older version's event (SQS does not keep order, and redelivers) must not
-        // overwrite the thumbnail of a newer one, whose own event makes it. An unversioned bucket
-        // (no version id in the event or the answer) has one version.
         got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     } catch (err) {
         // The key is gone, or its current version is a delete marker.
         if (isGone(err)) throw new Skip("not-found", `object no longer exists (${(err as Error).name})`);
         throw err;
-    }
-    const current = got.VersionId;
-    if (upload.versionId && upload.versionId !== "null" && current && current !== upload.versionId) {
-        (got.Body as { destroy?: () => void } | undefined)?.destroy?.();
-        throw new Skip("superseded", `version ${upload.versionId} is no longer current (now ${current}); the newer version's event makes the thumbnail`);
     }
     const body = got.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
     if (!body) throw new Error(`GetObject s3://${bucket}/${key} returned no body`);
@@ -180,9 +209,9 @@ async function processOrSkip(upload: ImageUpload, { s3, settings }: ProcessConte
         source: {
             bucket,
             key,
-            // The version actually read; the event omits it for a bucket without versioning.
+            // The version actually read, which may be newer than the event's; the event omits it for a bucket without versioning.
             versionId: got.VersionId ?? upload.versionId ?? null,
-            etag: upload.etag ?? got.ETag?.replace(/"/g, "") ?? null,
+            etag: got.ETag?.replace(/"/g, "") ?? upload.etag ?? null,
             sizeBytes: bytes.length,
             eventTime: upload.eventTime,
         },
@@ -209,5 +238,5 @@ async function processOrSkip(upload: ImageUpload, { s3, settings }: ProcessConte
     await s3.send(
         new PutObjectCommand({ Bucket: bucket, Key: out.metadata, Body: JSON.stringify(metadata, null, 2), ContentType: METADATA_CONTENT_TYPE }),
     );
-    return { status: "processed", thumbnailKey: out.thumbnail, metadataKey: out.metadata, metadata };
+    return { version: versionOf(got), outcome: { status: "processed", thumbnailKey: out.thumbnail, metadataKey: out.metadata, metadata } };
 }

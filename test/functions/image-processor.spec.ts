@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import {
     CreateBucketCommand,
     GetObjectCommand,
+    HeadObjectCommand,
     ListObjectsV2Command,
     PutObjectCommand,
     S3Client,
@@ -221,7 +222,8 @@ describe("image-processor", () => {
                     bucket: BUCKET,
                     key: "photos/landscape.png",
                     versionId: "v-123",
-                    etag: "b1946ac92492d2347c6235b4d2611184",
+                    // The object read (s3rver's ETag is its MD5), not the event's.
+                    etag: createHash("md5").update(fixture("landscape.png")).digest("hex"),
                     sizeBytes: fixture("landscape.png").length,
                     eventTime: "2025-01-01T12:00:00Z",
                 },
@@ -436,6 +438,8 @@ describe("image-processor", () => {
         beforeEach(() => {
             s3 = new S3Client({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
             mock = mockClient(s3);
+            // The look after writing: no version to compare (an unversioned bucket's answer without an ETag).
+            mock.on(HeadObjectCommand).resolves({});
         });
 
         afterEach(() => {
@@ -453,18 +457,38 @@ describe("image-processor", () => {
             expect(mock.commandCalls(GetObjectCommand)[0].args[0].input).to.deep.equal({ Bucket: BUCKET, Key: "photos/a.jpg" });
         });
 
-        it("skips a version that is no longer current, so an old event never overwrites a newer thumbnail", async () => {
-            mock.on(GetObjectCommand).callsFake(() => ({ ...body("small.gif"), VersionId: "v-new" }));
+        it("renders the key's current version, also for an event of an older one, asking once which version is current", async () => {
+            mock.on(GetObjectCommand).callsFake(() => ({ ...body("small.gif"), VersionId: "v-new", ETag: '"etag-new"' }));
+            mock.on(HeadObjectCommand).resolves({ VersionId: "v-new" });
             mock.on(PutObjectCommand).resolves({});
             const { response, logs } = await invoke(makeHandler(s3), upload("old", "photos/a.gif", 5, "v-old"));
             expect(response.batchItemFailures).to.deep.equal([]);
-            expect(logs.map((l) => [l.level, l.reason])).to.deep.equal([["WARN", "superseded"]]);
-            expect(mock.commandCalls(GetObjectCommand)).to.have.length(1); // one request tells the version
-            expect(mock.commandCalls(PutObjectCommand)).to.have.length(0);
-            // The current version is processed.
-            const current = await invoke(makeHandler(s3), upload("new", "photos/b.gif", 5, "v-new"));
-            expect(current.logs.map((l) => l.message)).to.deep.equal(["thumbnail written"]);
-            expect(JSON.parse(String(mock.commandCalls(PutObjectCommand)[1].args[0].input.Body)).source.versionId).to.equal("v-new");
+            expect(logs.map((l) => l.message)).to.deep.equal(["thumbnail written"]);
+            const metadata = JSON.parse(String(mock.commandCalls(PutObjectCommand)[1].args[0].input.Body));
+            expect(metadata.source).to.deep.include({ versionId: "v-new", etag: "etag-new" });
+            expect(mock.commandCalls(GetObjectCommand)).to.have.length(1);
+            expect(mock.commandCalls(HeadObjectCommand).map((c) => c.args[0].input)).to.deep.equal([{ Bucket: BUCKET, Key: "photos/a.gif" }]);
+        });
+
+        it("renders again when a newer version arrived while it wrote, and leaves the message to SQS when the key keeps changing", async () => {
+            let version = 1;
+            mock.on(GetObjectCommand).callsFake(() => ({ ...body("small.gif"), VersionId: `v${version}` }));
+            // Each look finds a version newer than the one just written, twice, then the same.
+            mock.on(HeadObjectCommand).callsFake(() => ({ VersionId: `v${version < 3 ? ++version : version}` }));
+            mock.on(PutObjectCommand).resolves({});
+            const settled = await invoke(makeHandler(s3), upload("m1", "photos/a.gif", 5, "v1"));
+            expect(settled.response.batchItemFailures).to.deep.equal([]);
+            expect(mock.commandCalls(GetObjectCommand)).to.have.length(3);
+            expect(JSON.parse(String(mock.commandCalls(PutObjectCommand)[5].args[0].input.Body)).source.versionId).to.equal("v3");
+
+            mock.reset();
+            mock.on(GetObjectCommand).callsFake(() => ({ ...body("small.gif"), VersionId: `v${version}` }));
+            mock.on(HeadObjectCommand).callsFake((input) => ({ VersionId: input.Key === "photos/a.gif" ? `v${++version}` : `v${version}` }));
+            mock.on(PutObjectCommand).resolves({});
+            const churning = await invoke(makeHandler(s3), upload("m2", "photos/a.gif", 5, "v3"), upload("ok", "photos/ok.gif"));
+            expect(failures(churning.response)).to.deep.equal(["m2"]);
+            expect(mock.commandCalls(GetObjectCommand).filter((c) => c.args[0].input.Key === "photos/a.gif")).to.have.length(ip.MAX_RENDER_ROUNDS);
+            expect(churning.logs.find((l) => l.level === "ERROR")?.error).to.match(/^Error: s3:\/\/uploads\/photos\/a\.gif changed 5 times while its thumbnail was written; the message will be retried$/);
         });
 
         it("fails the item on throttling, a 5xx or a denied write, and only that item", async () => {
