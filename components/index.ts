@@ -6,6 +6,8 @@ export * from "../functions/shared/contract";
 // Shared defaults, limits and argument checks.
 export * from "./shared/defaults";
 export * from "./shared/validation";
+export * from "./shared/naming";
+export * from "./shared/references";
 
 // Building blocks, grouped by what they are.
 export * from "./security/policy-documents";

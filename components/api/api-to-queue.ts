@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { AlarmSpec, createAlarm, countAlarm } from "../monitoring/alarms";
+import { AlarmOverrides, AlarmSpec, ComponentAlarms, countAlarm } from "../monitoring/alarms";
 import { awsContext } from "../shared/aws-context";
 import { ALARM_DEFAULTS, LOG_RETENTION_DAYS, API_DEFAULTS, API_LIMITS, API_QUOTA_PERIODS, ApiQuotaPeriod } from "../shared/defaults";
 import { Grant, grantStatements, policyDocument } from "../security/policy-documents";
-import { QueueWithDlq } from "../messaging/queue-with-dlq";
+import { NamedQueue } from "../shared/references";
 import { InvalidArgument, checkInteger, checkOneOf } from "../shared/validation";
 import { autoName, namePrefix } from "../shared/naming";
 
@@ -17,8 +17,8 @@ export const API_PATH = API_DEFAULTS.path;
 const DRAFT_04 = "http://json-schema.org/draft-04/schema#";
 
 export interface ApiToQueueArgs {
-    /** The queue every accepted request is sent to, with SQS SendMessage. Required. */
-    queue: QueueWithDlq;
+    /** The queue every accepted request is sent to, with SQS SendMessage: a QueueWithDlq, or any queue's ARN, name and key. Required. */
+    queue: NamedQueue;
     /** ARN of the topic the alarms send ALARM and OK to (an AlertTopic's `arn`). Required. */
     alertTopicArn: pulumi.Input<string>;
     /**
@@ -43,6 +43,8 @@ export interface ApiToQueueArgs {
      * before the role is set. Default none (the role is assumed to be set already).
      */
     accountLogging?: pulumi.Resource;
+    /** Changes to its alarms by role, "5xx-errors" and "4xx-rate" (threshold, periodSeconds, evaluationPeriods, datapointsToAlarm). Default: their own. */
+    alarms?: AlarmOverrides;
     /**
      * Set Pulumi `protect` on what clients hold on to: the REST API (its id is in the endpoint),
      * the API key, and the access log group. Default false.
@@ -109,7 +111,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
     readonly logGroup: aws.cloudwatch.LogGroup;
     readonly apiKey: aws.apigateway.ApiKey;
     readonly usagePlan: aws.apigateway.UsagePlan;
-    readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+    readonly alarms: aws.cloudwatch.MetricAlarm[];
     /** The stage's base URL, `https://<api id>.execute-api.<region>.amazonaws.com/<stage>`. */
     readonly invokeUrl: pulumi.Output<string>;
     /** `POST` here: `<invokeUrl>/<path>`. */
@@ -148,7 +150,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
             {
                 role: this.role.id,
                 policy: pulumi
-                    .all([queue.arn, queue.key ? queue.key.arn : undefined])
+                    .all([queue.arn, queue.kmsKeyArn])
                     .apply(([queueArn, keyArn]) => JSON.stringify(policyDocument(grantStatements(sendGrants(queueArn, keyArn), `ApiToQueue "${name}" role`)))),
             },
             { parent: this },
@@ -186,7 +188,7 @@ export class ApiToQueue extends pulumi.ComponentResource {
         const target = { restApi: this.api.id, resourceId: resource.id, httpMethod: method.httpMethod };
 
         const uri = pulumi
-            .all([ctx, queue.queue.name])
+            .all([ctx, queue.name])
             .apply(([{ partition, region, accountId }, queueName]) => `arn:${partition}:apigateway:${region}:sqs:path/${accountId}/${queueName}`);
         const integration = new aws.apigateway.Integration(
             `${name}-integration`,
@@ -310,8 +312,10 @@ export class ApiToQueue extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.alarms.push(createAlarm(this, name, apiServerErrorsAlarm(this.api.name, this.stage.stageName), args.alertTopicArn));
-        this.alarms.push(createAlarm(this, name, apiClientErrorRateAlarm(this.api.name, this.stage.stageName), args.alertTopicArn));
+        const alarms = new ComponentAlarms(this, name, label, args.alertTopicArn, args.alarms);
+        alarms.add(apiServerErrorsAlarm(this.api.name, this.stage.stageName));
+        alarms.add(apiClientErrorRateAlarm(this.api.name, this.stage.stageName));
+        this.alarms = alarms.done();
 
         this.invokeUrl = pulumi.interpolate`https://${this.api.id}.execute-api.${ctx.region}.amazonaws.com/${this.stage.stageName}`;
         this.endpoint = pulumi.interpolate`${this.invokeUrl}/${apiPath}`;

@@ -5,6 +5,7 @@ import { EncryptionKey } from "../security/encryption-key";
 import { PolicyStatement, policyDocument, serviceStatement, tlsOnlyStatement } from "../security/policy-documents";
 import { StatementCollector } from "../security/statement-collector";
 import { autoName } from "../shared/naming";
+import { PublishableTopic } from "../shared/references";
 
 export interface EncryptedTopicArgs {
     /** Days before the topic's deleted KMS key is destroyed (7 to 30). Default 30. */
@@ -18,7 +19,7 @@ export interface EncryptedTopicArgs {
  * alias/aws/sns, and their deliveries would then fail silently), a policy that refuses non-TLS
  * publishing, and publisher grants scoped by aws:SourceArn. AlertTopic and FanOutTopic build on it.
  */
-export class EncryptedTopic extends pulumi.ComponentResource {
+export class EncryptedTopic extends pulumi.ComponentResource implements PublishableTopic {
     readonly topic: aws.sns.Topic;
     readonly key: EncryptionKey;
     readonly arn: pulumi.Output<string>;

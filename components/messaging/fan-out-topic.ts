@@ -2,11 +2,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EncryptedTopic } from "./encrypted-topic";
 import { checkFilterPolicy } from "./filter-policies";
-import { QueueWithDlq } from "./queue-with-dlq";
+import { PublishableTopic, SubscribableQueue } from "../shared/references";
 
 export interface FanOutSubscriber {
-    /** The queue that receives the matching messages. */
-    queue: QueueWithDlq;
+    /** The queue that receives the matching messages, and whose DLQ takes what SNS cannot deliver (a QueueWithDlq, or any SubscribableQueue). */
+    queue: SubscribableQueue;
     /** SNS filter policy (an object); only matching messages reach this queue. Default: every message. */
     filterPolicy?: Record<string, unknown>;
     /** Whether the filter applies to message attributes or to the JSON message body. Default "MessageAttributes". */
@@ -29,7 +29,7 @@ export interface FanOutTopicArgs {
  * policy. Each queue admits this topic only (aws:SourceArn), and each subscription has a redrive
  * policy so that messages SNS cannot deliver land in that queue's DLQ instead of being dropped.
  */
-export class FanOutTopic extends pulumi.ComponentResource {
+export class FanOutTopic extends pulumi.ComponentResource implements PublishableTopic {
     readonly topic: EncryptedTopic;
     readonly arn: pulumi.Output<string>;
     readonly subscriptions: Record<string, aws.sns.TopicSubscription> = {};
@@ -54,7 +54,7 @@ export class FanOutTopic extends pulumi.ComponentResource {
                     rawMessageDelivery: sub.rawMessageDelivery ?? true,
                     filterPolicy: sub.filterPolicy ? JSON.stringify(sub.filterPolicy) : undefined,
                     filterPolicyScope: sub.filterPolicy ? (sub.filterPolicyScope ?? "MessageAttributes") : undefined,
-                    redrivePolicy: sub.queue.dlqArn.apply((deadLetterTargetArn) => JSON.stringify({ deadLetterTargetArn })),
+                    redrivePolicy: pulumi.output(sub.queue.dlqArn).apply((deadLetterTargetArn) => JSON.stringify({ deadLetterTargetArn })),
                 },
                 { parent: this },
             );

@@ -1,30 +1,24 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlarmSpec, createAlarm, countAlarm } from "../monitoring/alarms";
+import { AlarmOverrides, AlarmSpec, ComponentAlarms, countAlarm } from "../monitoring/alarms";
 import { awsContext } from "../shared/aws-context";
 import { ALARM_DEFAULTS, EVENT_TARGET_DEFAULTS, EVENT_TARGET_LIMITS } from "../shared/defaults";
 import { InputTransformer, objectCreatedPattern } from "./event-patterns";
 import { policyDocument } from "../security/policy-documents";
 import { QueueWithDlq } from "./queue-with-dlq";
-import { SecureBucket } from "../storage/secure-bucket";
+import { EventBucket, PublishableTopic, SendableQueue } from "../shared/references";
 import { checkInteger } from "../shared/validation";
 import { autoName } from "../shared/naming";
-
-/** Something EventBridge can publish to that grants it per source ARN (FanOutTopic, EncryptedTopic). */
-export interface PublishableTopic {
-    arn: pulumi.Input<string>;
-    allowPublishFrom(service: string, sourceArn: pulumi.Input<string>): void;
-}
 
 /** Where matching events go: a topic, a queue, or a state machine (started with `roleArn`, or a role made here). */
 export type ObjectCreatedTarget =
     | { topic: PublishableTopic }
-    | { queue: QueueWithDlq }
+    | { queue: SendableQueue }
     | { stateMachineArn: pulumi.Input<string>; roleArn?: pulumi.Input<string> };
 
 export interface ObjectCreatedRuleArgs {
-    /** The bucket whose "Object Created" events the rule matches (EventBridge notifications on). */
-    bucket: SecureBucket;
+    /** The bucket whose "Object Created" events the rule matches: a SecureBucket, or any bucket with EventBridge notifications on. */
+    bucket: EventBucket;
     /** ARN of the topic every alarm sends ALARM and OK to. Required. */
     alertTopicArn: pulumi.Input<string>;
     /** Only keys beginning with this. Default: any key. */
@@ -41,6 +35,10 @@ export interface ObjectCreatedRuleArgs {
     inputTransformer?: InputTransformer;
     /** Retry policy of the target. Defaults: 3600 s maximum event age, 24 attempts. */
     retryPolicy?: { maximumEventAgeInSeconds?: number; maximumRetryAttempts?: number };
+    /** Changes to its alarms by role, "failed-invocations" and "dlq-send-failures". Default: their own. */
+    alarms?: AlarmOverrides;
+    /** Days the undelivered-events queue keeps what EventBridge could not deliver (1 to 13; its own DLQ keeps 14). Default 13. */
+    undeliveredRetentionDays?: number;
     /** Set Pulumi `protect` on the undelivered-events queues. Default false. */
     protect?: boolean;
 }
@@ -56,7 +54,7 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
     readonly target: aws.cloudwatch.EventTarget;
     readonly undelivered: QueueWithDlq;
     readonly role?: aws.iam.Role;
-    readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+    readonly alarms: aws.cloudwatch.MetricAlarm[];
     readonly arn: pulumi.Output<string>;
     readonly eventPattern: pulumi.Output<string>;
 
@@ -69,7 +67,7 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
         const filter = { prefix: args.prefix, suffixes: args.suffixes, excludePrefixes: args.excludePrefixes };
         objectCreatedPattern({ bucketName: "checked-at-construction", ...filter }, label);
 
-        this.eventPattern = args.bucket.bucketName.apply((bucketName) =>
+        this.eventPattern = pulumi.output(args.bucket.bucketName).apply((bucketName) =>
             JSON.stringify(objectCreatedPattern({ bucketName, ...filter }, label)),
         );
         this.rule = new aws.cloudwatch.EventRule(
@@ -83,7 +81,12 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
         // (its own DLQ, 14) and alarmed on from the first message.
         this.undelivered = new QueueWithDlq(
             `${name}-undelivered`,
-            { alertTopicArn: args.alertTopicArn, depthAlarmThreshold: ALARM_DEFAULTS.dlqDepthThreshold, retentionDays: 13, protect: args.protect },
+            {
+                alertTopicArn: args.alertTopicArn,
+                depthAlarmThreshold: ALARM_DEFAULTS.dlqDepthThreshold,
+                retentionDays: args.undeliveredRetentionDays ?? EVENT_TARGET_DEFAULTS.undeliveredRetentionDays,
+                protect: args.protect,
+            },
             { parent: this },
         );
         this.undelivered.allowSendFrom("events.amazonaws.com", this.rule.arn);
@@ -118,8 +121,10 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.alarms.push(createAlarm(this, name, ruleAlarm(this.rule.name, "FailedInvocations"), args.alertTopicArn));
-        this.alarms.push(createAlarm(this, name, ruleAlarm(this.rule.name, "InvocationsFailedToBeSentToDlq"), args.alertTopicArn));
+        const alarms = new ComponentAlarms(this, name, label, args.alertTopicArn, args.alarms);
+        alarms.add(ruleAlarm(this.rule.name, "FailedInvocations"));
+        alarms.add(ruleAlarm(this.rule.name, "InvocationsFailedToBeSentToDlq"));
+        this.alarms = alarms.done();
         this.registerOutputs({ arn: this.arn, eventPattern: this.eventPattern });
     }
 

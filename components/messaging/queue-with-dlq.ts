@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createAlarm, dlqDepthAlarm, functionErrorsAlarm, oldestMessageAgeAlarm, queueDepthAlarm } from "../monitoring/alarms";
+import { AlarmOverrides, ComponentAlarms, dlqDepthAlarm, functionErrorsAlarm, oldestMessageAgeAlarm, queueDepthAlarm } from "../monitoring/alarms";
 import { awsContext } from "../shared/aws-context";
 import { CONSUMER_ENV } from "../../functions/shared/contract";
 import { ALARM_DEFAULTS, EVENT_SOURCE_DEFAULTS, LAMBDA_DEFAULTS, SQS_DEFAULTS, SQS_LIMITS } from "../shared/defaults";
@@ -10,6 +10,7 @@ import { PolicyStatement, policyDocument, serviceStatement, tlsOnlyStatement } f
 import { StatementCollector } from "../security/statement-collector";
 import { InvalidArgument, checkInteger } from "../shared/validation";
 import { autoName } from "../shared/naming";
+import { NamedQueue, SubscribableQueue } from "../shared/references";
 
 const DAY = 86_400;
 
@@ -62,6 +63,16 @@ export interface QueueWithDlqArgs {
      * on-failure destination, say). Default: no such alarm.
      */
     depthAlarmThreshold?: number;
+    /**
+     * Changes to its alarms by role, "dlq-depth", "oldest-message-age", "depth" and
+     * "consumer-errors": threshold, periodSeconds, evaluationPeriods, datapointsToAlarm. Default:
+     * each alarm's own (see components/monitoring/alarms.ts).
+     */
+    alarms?: AlarmOverrides;
+    /** Long polling of consumers that receive themselves, in seconds (0 to 20). Default 20. */
+    receiveWaitTimeSeconds?: number;
+    /** With encryption "kms": seconds SQS reuses a data key before asking KMS again (60 to 86400). Default 300. */
+    kmsDataKeyReusePeriodSeconds?: number;
     /** Set Pulumi `protect` on both queues (and the key). Default false. */
     protect?: boolean;
 }
@@ -78,15 +89,19 @@ export type ConsumerSettings = Pick<QueueConsumerArgs, "batchSize" | "maximumBat
  * redrive from that source only, an optional Lambda consumer reporting partial batch failures,
  * and alarms (DLQ depth, oldest message age, consumer errors) sent to the alert topic.
  */
-export class QueueWithDlq extends pulumi.ComponentResource {
+export class QueueWithDlq extends pulumi.ComponentResource implements SubscribableQueue, NamedQueue {
     readonly queue: aws.sqs.Queue;
     readonly deadLetterQueue: aws.sqs.Queue;
     readonly key?: EncryptionKey;
     readonly consumer?: LambdaFunction;
     readonly eventSourceMapping?: aws.lambda.EventSourceMapping;
-    readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+    readonly alarms: aws.cloudwatch.MetricAlarm[];
     readonly arn: pulumi.Output<string>;
     readonly url: pulumi.Output<string>;
+    /** The queue's physical name. */
+    readonly name: pulumi.Output<string>;
+    /** The customer-managed key of both queues, with encryption "kms". */
+    readonly kmsKeyArn?: pulumi.Output<string>;
     readonly dlqArn: pulumi.Output<string>;
     readonly visibilityTimeoutSeconds: number;
     readonly #queueSenders: StatementCollector<PolicyStatement>;
@@ -110,7 +125,9 @@ export class QueueWithDlq extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        const encryption = this.key ? { kmsMasterKeyId: this.key.arn, kmsDataKeyReusePeriodSeconds: 300 } : { sqsManagedSseEnabled: true };
+        const encryption = this.key
+            ? { kmsMasterKeyId: this.key.arn, kmsDataKeyReusePeriodSeconds: args.kmsDataKeyReusePeriodSeconds ?? SQS_DEFAULTS.kmsDataKeyReusePeriodSeconds }
+            : { sqsManagedSseEnabled: true };
         const stateful = { parent: this, protect: args.protect };
 
         this.deadLetterQueue = new aws.sqs.Queue(autoName(label, "aws:sqs/queue:Queue", `${name}-dlq`), { ...encryption, messageRetentionSeconds: dlqRetentionDays * DAY }, stateful);
@@ -120,7 +137,7 @@ export class QueueWithDlq extends pulumi.ComponentResource {
                 ...encryption,
                 messageRetentionSeconds: retentionDays * DAY,
                 visibilityTimeoutSeconds: this.visibilityTimeoutSeconds,
-                receiveWaitTimeSeconds: SQS_DEFAULTS.receiveWaitTimeSeconds,
+                receiveWaitTimeSeconds: args.receiveWaitTimeSeconds ?? SQS_DEFAULTS.receiveWaitTimeSeconds,
                 redrivePolicy: this.deadLetterQueue.arn.apply((deadLetterTargetArn) =>
                     JSON.stringify({ deadLetterTargetArn, maxReceiveCount: args.maxReceiveCount ?? SQS_DEFAULTS.maxReceiveCount }),
                 ),
@@ -138,6 +155,8 @@ export class QueueWithDlq extends pulumi.ComponentResource {
         );
         this.arn = this.queue.arn;
         this.url = this.queue.url;
+        this.name = this.queue.name;
+        this.kmsKeyArn = this.key?.arn;
         this.dlqArn = this.deadLetterQueue.arn;
 
         this.#queueSenders = new StatementCollector(`QueueWithDlq "${name}" queue`);
@@ -145,19 +164,10 @@ export class QueueWithDlq extends pulumi.ComponentResource {
         this.queuePolicy(`${name}-queue-policy`, this.queue, this.#queueSenders);
         this.queuePolicy(`${name}-dlq-policy`, this.deadLetterQueue, this.#dlqSenders);
 
-        this.alarms.push(createAlarm(this, name, dlqDepthAlarm(this.deadLetterQueue.name), args.alertTopicArn));
-        this.alarms.push(
-            createAlarm(
-                this,
-                name,
-                oldestMessageAgeAlarm(this.queue.name, args.oldestMessageAgeAlarmSeconds ?? ALARM_DEFAULTS.oldestMessageAgeSeconds),
-                args.alertTopicArn,
-            ),
-        );
-
-        if (args.depthAlarmThreshold !== undefined) {
-            this.alarms.push(createAlarm(this, name, queueDepthAlarm(this.queue.name, args.depthAlarmThreshold), args.alertTopicArn));
-        }
+        const alarms = new ComponentAlarms(this, name, label, args.alertTopicArn, args.alarms);
+        alarms.add(dlqDepthAlarm(this.deadLetterQueue.name));
+        alarms.add(oldestMessageAgeAlarm(this.queue.name, args.oldestMessageAgeAlarmSeconds ?? ALARM_DEFAULTS.oldestMessageAgeSeconds));
+        if (args.depthAlarmThreshold !== undefined) alarms.add(queueDepthAlarm(this.queue.name, args.depthAlarmThreshold));
 
         if (args.consumer) {
             const c = args.consumer;
@@ -187,10 +197,9 @@ export class QueueWithDlq extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            this.alarms.push(
-                createAlarm(this, `${name}-consumer`, functionErrorsAlarm(this.consumer.functionName, c.errorsAlarmThreshold), args.alertTopicArn),
-            );
+            alarms.add({ ...functionErrorsAlarm(this.consumer.functionName, c.errorsAlarmThreshold), role: "consumer-errors" });
         }
+        this.alarms = alarms.done();
         this.registerOutputs({ arn: this.arn, url: this.url, dlqArn: this.dlqArn });
     }
 
@@ -233,6 +242,8 @@ export function checkQueueArgs(name: string, args: QueueWithDlqArgs): void {
     checkInteger(`${label}: retentionDays`, args.retentionDays, SQS_LIMITS.retentionDays);
     checkInteger(`${label}: dlqRetentionDays`, args.dlqRetentionDays, SQS_LIMITS.retentionDays);
     checkInteger(`${label}: depthAlarmThreshold`, args.depthAlarmThreshold, [1, 1_000_000]);
+    checkInteger(`${label}: receiveWaitTimeSeconds`, args.receiveWaitTimeSeconds, SQS_LIMITS.receiveWaitTimeSeconds);
+    checkInteger(`${label}: kmsDataKeyReusePeriodSeconds`, args.kmsDataKeyReusePeriodSeconds, SQS_LIMITS.kmsDataKeyReusePeriodSeconds);
     const retentionDays = args.retentionDays ?? SQS_DEFAULTS.retentionDays;
     const dlqRetentionDays = args.dlqRetentionDays ?? SQS_DEFAULTS.dlqRetentionDays;
     if (dlqRetentionDays <= retentionDays) {

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ALARM_DEFAULTS } from "../shared/defaults";
+import { InvalidArgument, checkInteger } from "../shared/validation";
 import { autoName } from "../shared/naming";
 
 /** One CloudWatch alarm, as data: what it watches, with which dimensions, and when it fires. */
@@ -15,6 +16,8 @@ export interface AlarmSpec {
     periodSeconds: number;
     evaluationPeriods: number;
     threshold: number;
+    /** Of the evaluation periods, how many must breach. Default: all of them. */
+    datapointsToAlarm?: number;
     comparison: "GreaterThanOrEqualToThreshold" | "GreaterThanThreshold" | "LessThanThreshold" | "LessThanOrEqualToThreshold";
     treatMissingData: "notBreaching" | "breaching" | "ignore" | "missing";
 }
@@ -126,6 +129,79 @@ export function functionErrorsAlarm(functionName: pulumi.Input<string>, threshol
     });
 }
 
+/** What a component's `alarms` argument may change in one of its alarms; each field keeps the alarm's own value when unset. */
+export interface AlarmOverride {
+    /** The value that trips the alarm, in the metric's unit. */
+    threshold?: number;
+    /** Seconds per datapoint: 10, 30, or a multiple of 60. */
+    periodSeconds?: number;
+    /** Datapoints looked at (1 to 100). */
+    evaluationPeriods?: number;
+    /** Of those, how many must breach (1 to evaluationPeriods). Default: all of them. */
+    datapointsToAlarm?: number;
+}
+
+/** Changes to a component's alarms, keyed by role: the alarm's name without the component's name and "-alarm" (e.g. "dlq-depth"). */
+export type AlarmOverrides = Record<string, AlarmOverride>;
+
+/** The spec with the override applied, refusing values CloudWatch would reject, in one line naming the alarm. */
+export function applyAlarmOverride(spec: AlarmSpec, override: AlarmOverride | undefined, label: string): AlarmSpec {
+    if (!override) return spec;
+    const what = `${label}: alarms["${spec.role}"]`;
+    if (override.threshold !== undefined && !Number.isFinite(override.threshold)) {
+        throw new InvalidArgument(`${what}.threshold = ${override.threshold}: expected a number`);
+    }
+    if (override.periodSeconds !== undefined) {
+        const p = override.periodSeconds;
+        if (!Number.isInteger(p) || !(p === 10 || p === 30 || (p >= 60 && p % 60 === 0)) || p > 86_400) {
+            throw new InvalidArgument(`${what}.periodSeconds = ${p}: expected 10, 30 or a multiple of 60 up to 86400`);
+        }
+    }
+    checkInteger(`${what}.evaluationPeriods`, override.evaluationPeriods, [1, 100]);
+    const merged: AlarmSpec = {
+        ...spec,
+        threshold: override.threshold ?? spec.threshold,
+        periodSeconds: override.periodSeconds ?? spec.periodSeconds,
+        evaluationPeriods: override.evaluationPeriods ?? spec.evaluationPeriods,
+        datapointsToAlarm: override.datapointsToAlarm ?? spec.datapointsToAlarm,
+    };
+    checkInteger(`${what}.datapointsToAlarm`, override.datapointsToAlarm, [1, merged.evaluationPeriods]);
+    return merged;
+}
+
+/**
+ * The alarms of one component: each created as its child with ALARM and OK sent to the alert
+ * topic, the component's `alarms` overrides applied by role. `done()` refuses an override whose
+ * role matched no alarm, so a misspelt role never goes unnoticed.
+ */
+export class ComponentAlarms {
+    readonly created: aws.cloudwatch.MetricAlarm[] = [];
+    private readonly roles = new Set<string>();
+
+    constructor(
+        private readonly parent: pulumi.Resource,
+        private readonly name: string,
+        private readonly label: string,
+        private readonly alertTopicArn: pulumi.Input<string>,
+        private readonly overrides: AlarmOverrides = {},
+    ) {}
+
+    add(spec: AlarmSpec): aws.cloudwatch.MetricAlarm {
+        this.roles.add(spec.role);
+        const alarm = createAlarm(this.parent, this.name, applyAlarmOverride(spec, this.overrides[spec.role], this.label), this.alertTopicArn);
+        this.created.push(alarm);
+        return alarm;
+    }
+
+    done(): aws.cloudwatch.MetricAlarm[] {
+        const unknown = Object.keys(this.overrides).filter((role) => !this.roles.has(role));
+        if (unknown.length > 0) {
+            throw new InvalidArgument(`${this.label}: alarms has no alarm ${unknown.map((r) => `"${r}"`).join(", ")}; its alarms are ${[...this.roles].map((r) => `"${r}"`).join(", ")}`);
+        }
+        return this.created;
+    }
+}
+
 /** Creates the alarm as a child of `parent`, sending both ALARM and OK to the alert topic. */
 export function createAlarm(parent: pulumi.Resource, name: string, spec: AlarmSpec, alertTopicArn: pulumi.Input<string>): aws.cloudwatch.MetricAlarm {
     return new aws.cloudwatch.MetricAlarm(
@@ -138,6 +214,7 @@ export function createAlarm(parent: pulumi.Resource, name: string, spec: AlarmSp
             statistic: spec.statistic,
             period: spec.periodSeconds,
             evaluationPeriods: spec.evaluationPeriods,
+            datapointsToAlarm: spec.datapointsToAlarm,
             threshold: spec.threshold,
             comparisonOperator: spec.comparison,
             treatMissingData: spec.treatMissingData,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { awsContext } from "../shared/aws-context";
 import { EncryptedTopic } from "../messaging/encrypted-topic";
+import { PublishableTopic } from "../shared/references";
 
 export interface AlertTopicArgs {
     /** Addresses subscribed by e-mail; each must confirm. Default none. */
@@ -18,7 +19,7 @@ export interface AlertTopicArgs {
  * region may publish to (ALARM and OK), with e-mail subscriptions. Other services (EventBridge
  * rules for Glue failures, say) are added with `allowPublishFrom`.
  */
-export class AlertTopic extends pulumi.ComponentResource {
+export class AlertTopic extends pulumi.ComponentResource implements PublishableTopic {
     readonly topic: EncryptedTopic;
     readonly arn: pulumi.Output<string>;
     readonly subscriptions: aws.sns.TopicSubscription[];

@@ -14,6 +14,8 @@ export const SQS_DEFAULTS = {
     visibilityToTimeoutRatio: 6,
     /** Long polling for consumers that poll themselves. */
     receiveWaitTimeSeconds: 20,
+    /** Seconds SQS reuses a KMS data key (a customer key's requests, and cost, drop as it grows). */
+    kmsDataKeyReusePeriodSeconds: 300,
 } as const;
 
 export const EVENT_SOURCE_DEFAULTS = {
@@ -112,6 +114,8 @@ export const SQS_LIMITS = {
     batchSizeWithoutWindow: 10,
     maximumBatchingWindowSeconds: [0, 300],
     maximumConcurrency: [2, 1000],
+    receiveWaitTimeSeconds: [0, 20],
+    kmsDataKeyReusePeriodSeconds: [60, 86_400],
 } as const;
 
 export const LAMBDA_LIMITS = {
@@ -166,6 +170,8 @@ export const EVENT_TARGET_DEFAULTS = {
     /** Give up on an event after one hour of retries; it then goes to the target's DLQ. */
     maximumEventAgeInSeconds: 3600,
     maximumRetryAttempts: 24,
+    /** Days the undelivered-events queue keeps events: read by people, so as long as a source queue may (its DLQ keeps 14). */
+    undeliveredRetentionDays: 13,
 } as const;
 
 export const EVENT_TARGET_LIMITS = {

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createAlarm, tableWriteThrottlesAlarm } from "../monitoring/alarms";
+import { AlarmOverrides, ComponentAlarms, tableWriteThrottlesAlarm } from "../monitoring/alarms";
 import { DYNAMODB_DEFAULTS } from "../shared/defaults";
 import { InvalidArgument } from "../shared/validation";
 import { autoName, explicitName } from "../shared/naming";
@@ -14,6 +14,8 @@ export interface KeyedTableArgs {
     ttlAttribute?: string;
     /** ARN of the topic its write-throttle alarm reports to (an AlertTopic's `arn`). Default: no alarm. */
     alertTopicArn?: pulumi.Input<string>;
+    /** Changes to its alarm, role "write-throttles" (threshold, periodSeconds, evaluationPeriods, datapointsToAlarm). Default: its own. */
+    alarms?: AlarmOverrides;
     /** Set Pulumi `protect` and DynamoDB deletion protection on the table. Default false. */
     protect?: boolean;
 }
@@ -71,7 +73,11 @@ export class KeyedTable extends pulumi.ComponentResource {
         this.name = this.table.name;
         this.arn = this.table.arn;
         if (args.alertTopicArn) {
-            this.alarms.push(createAlarm(this, name, tableWriteThrottlesAlarm(this.table.name), args.alertTopicArn));
+            const alarms = new ComponentAlarms(this, name, label, args.alertTopicArn, args.alarms);
+            alarms.add(tableWriteThrottlesAlarm(this.table.name));
+            this.alarms = alarms.done();
+        } else if (args.alarms && Object.keys(args.alarms).length > 0) {
+            throw new InvalidArgument(`${label}: alarms given without alertTopicArn, which the table's alarm needs`);
         }
         this.registerOutputs({ name: this.name, arn: this.arn });
     }

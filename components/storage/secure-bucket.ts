@@ -4,6 +4,7 @@ import { policyDocument, tlsOnlyStatement } from "../security/policy-documents";
 import { S3_DEFAULTS, S3_LIMITS } from "../shared/defaults";
 import { checkInteger } from "../shared/validation";
 import { autoName } from "../shared/naming";
+import { EventBucket } from "../shared/references";
 
 export interface SecureBucketArgs {
     /**
@@ -31,7 +32,7 @@ export interface SecureBucketArgs {
  * a policy denying any request without TLS on the bucket and its objects, and EventBridge
  * notifications on, so rules such as ObjectCreatedRule can route its "Object Created" events.
  */
-export class SecureBucket extends pulumi.ComponentResource {
+export class SecureBucket extends pulumi.ComponentResource implements EventBucket {
     readonly bucket: aws.s3.Bucket;
     readonly bucketName: pulumi.Output<string>;
     readonly arn: pulumi.Output<string>;

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { createAlarm, functionErrorsAlarm, functionThrottlesAlarm, streamIteratorAgeAlarm, tableWriteThrottlesAlarm } from "../monitoring/alarms";
+import { AlarmOverrides, ComponentAlarms, functionErrorsAlarm, functionThrottlesAlarm, streamIteratorAgeAlarm, tableWriteThrottlesAlarm } from "../monitoring/alarms";
 import { KINESIS_DEFAULTS, KINESIS_LIMITS, STREAM_EVENT_SOURCE_DEFAULTS } from "../shared/defaults";
 import { EncryptionKey } from "../security/encryption-key";
 import { LambdaFunction, LambdaFunctionArgs, functionEntry } from "../compute/lambda-function";
@@ -56,6 +56,12 @@ export interface StreamToTableArgs {
      * the retention and consumer.maximumRecordAgeSeconds). Default: that half.
      */
     iteratorAgeAlarmMs?: number;
+    /**
+     * Changes to its alarms by role, "iterator-age", "consumer-errors", "consumer-throttles",
+     * "write-throttles" and "index-write-throttles": threshold, periodSeconds, evaluationPeriods,
+     * datapointsToAlarm. Default: each alarm's own. (The failure queue's are its QueueWithDlq's.)
+     */
+    alarms?: AlarmOverrides;
     /** Set Pulumi `protect` (and DynamoDB deletion protection) on stream, tables, key and queues. Default false. */
     protect?: boolean;
 }
@@ -89,7 +95,7 @@ export class StreamToTable extends pulumi.ComponentResource {
     readonly failures: QueueWithDlq;
     readonly consumer: LambdaFunction;
     readonly eventSourceMapping: aws.lambda.EventSourceMapping;
-    readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+    readonly alarms: aws.cloudwatch.MetricAlarm[];
 
     constructor(name: string, args: StreamToTableArgs, opts?: pulumi.ComponentResourceOptions) {
         super("event-pipelines:index:StreamToTable", name, {}, opts);
@@ -209,13 +215,14 @@ export class StreamToTable extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const alarm = (spec: Parameters<typeof createAlarm>[2]) => this.alarms.push(createAlarm(this, name, spec, args.alertTopicArn));
-        alarm(streamIteratorAgeAlarm(this.stream.name, settings.iteratorAgeAlarmMs));
-        alarm({ ...functionErrorsAlarm(this.consumer.functionName), role: "consumer-errors" });
-        alarm({ ...functionThrottlesAlarm(this.consumer.functionName), role: "consumer-throttles" });
-        alarm(tableWriteThrottlesAlarm(this.table.name));
+        const alarms = new ComponentAlarms(this, name, settings.label, args.alertTopicArn, args.alarms);
+        alarms.add(streamIteratorAgeAlarm(this.stream.name, settings.iteratorAgeAlarmMs));
+        alarms.add({ ...functionErrorsAlarm(this.consumer.functionName), role: "consumer-errors" });
+        alarms.add({ ...functionThrottlesAlarm(this.consumer.functionName), role: "consumer-throttles" });
+        alarms.add(tableWriteThrottlesAlarm(this.table.name));
         // Writes are throttled when the index is, and WriteThrottleEvents by TableName alone leaves the index out.
-        if (args.lookupIndex) alarm({ ...tableWriteThrottlesAlarm(this.table.name, LOOKUP_INDEX), role: "index-write-throttles" });
+        if (args.lookupIndex) alarms.add({ ...tableWriteThrottlesAlarm(this.table.name, LOOKUP_INDEX), role: "index-write-throttles" });
+        this.alarms = alarms.done();
         this.registerOutputs({ streamArn: this.stream.arn, streamName: this.stream.name, tableName: this.table.name });
     }
 }

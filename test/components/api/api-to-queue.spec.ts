@@ -293,6 +293,16 @@ describe("ApiToQueue", () => {
         expect(hash(orders.plan)).to.not.equal(hash(plan));
     });
 
+    it("sends to a queue it did not build, from its ARN, name and key", async () => {
+        const queue = { arn: `arn:aws:sqs:${REGION}:${ACCOUNT}:legacy-intake`, name: "legacy-intake", kmsKeyArn: `arn:aws:kms:${REGION}:${ACCOUNT}:key/legacy` };
+        const legacy = await record(() => void new ApiToQueue("legacy", { queue, alertTopicArn: ALERT_TOPIC_ARN, requestSchema: SCHEMA }));
+        expect(one(legacy, T.integration, "legacy-integration").inputs.uri).to.equal(`arn:aws:apigateway:${REGION}:sqs:path/${ACCOUNT}/legacy-intake`);
+        expect(policyOf(one(legacy, T.rolePolicy, "legacy-role-policy")).Statement).to.deep.equal([
+            { Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queue.arn] },
+            { Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [queue.kmsKeyArn] },
+        ]);
+    });
+
     describe("refuses", () => {
         const cases: [string, Partial<ApiToQueueArgs>, RegExp][] = [
             ["a fractional rate", { throttle: { rateLimit: 2.5 } }, /throttle\.rateLimit = 2\.5: expected an integer from 1 to 10000/],

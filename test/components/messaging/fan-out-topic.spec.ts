@@ -177,4 +177,22 @@ describe("FanOutTopic", () => {
         }).catch((e: Error) => (message = e.message));
         expect(message).to.equal('FanOutTopic "uploads": subscriber "images": filterPolicy (MessageBody): 168 value combinations exceed the 150 SNS allows (a nested key counts its values times its depth)');
     });
+
+    it("subscribes a queue it did not build: anything with an ARN, a DLQ ARN and allowSendFrom", async () => {
+        const grants: [string, string, string | undefined][] = [];
+        const existing = {
+            arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:legacy-orders`,
+            dlqArn: `arn:aws:sqs:us-east-1:${ACCOUNT}:legacy-orders-dlq`,
+            allowSendFrom: (service: string, sourceArn: unknown, options?: { to?: "queue" | "dlq" }) => void grants.push([service, typeof sourceArn, options?.to]),
+        };
+        const plan = await record(() => void new FanOutTopic("legacy", { subscribers: { orders: { queue: existing } } }));
+        const sub = one(plan, T.subscription, "legacy-orders-subscription").inputs;
+        expect(sub.endpoint).to.equal(existing.arn);
+        expect(JSON.parse(sub.redrivePolicy as string)).to.deep.equal({ deadLetterTargetArn: existing.dlqArn });
+        // Both grants are asked of the queue's owner: the queue and its DLQ.
+        expect(grants).to.deep.equal([
+            ["sns.amazonaws.com", "object", undefined],
+            ["sns.amazonaws.com", "object", "dlq"],
+        ]);
+    });
 });

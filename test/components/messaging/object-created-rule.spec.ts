@@ -172,4 +172,22 @@ describe("ObjectCreatedRule", () => {
             });
         }
     });
+
+    it("keeps undelivered events 13 days by default, or as long as asked, and takes alarm changes by role", async () => {
+        const retention = (p: Plan) => one(p, "aws:sqs/queue:Queue", "lab-undelivered-queue").inputs.messageRetentionSeconds;
+        expect(retention(plan)).to.equal(13 * 86_400);
+        const custom = await build("topic", { undeliveredRetentionDays: 7, alarms: { "failed-invocations": { threshold: 5 } } });
+        expect(retention(custom)).to.equal(7 * 86_400);
+        expect(one(custom, "aws:cloudwatch/metricAlarm:MetricAlarm", "lab-failed-invocations-alarm").inputs.threshold).to.equal(5);
+    });
+
+    it("matches an existing bucket by name and targets an existing queue through its allowSendFrom", async () => {
+        const granted: string[] = [];
+        const queue = { arn: `arn:aws:sqs:us-east-1:${ACCOUNT}:legacy`, allowSendFrom: (service: string) => void granted.push(service) };
+        const existing = await record(() => void new ObjectCreatedRule("legacy", { bucket: { bucketName: "legacy-uploads" }, alertTopicArn: ALERT_TOPIC_ARN, target: { queue } }));
+        const pattern = JSON.parse(one(existing, "aws:cloudwatch/eventRule:EventRule", "legacy-rule").inputs.eventPattern as string);
+        expect(pattern.detail.bucket.name).to.deep.equal(["legacy-uploads"]);
+        expect(one(existing, "aws:cloudwatch/eventTarget:EventTarget", "legacy-target").inputs.arn).to.equal(queue.arn);
+        expect(granted).to.deep.equal(["events.amazonaws.com"]);
+    });
 });

@@ -206,4 +206,32 @@ describe("QueueWithDlq", () => {
             });
         }
     });
+
+    describe("overrides", () => {
+        it("takes the long-poll wait, the KMS data key reuse and alarm changes by role", async () => {
+            const custom = await build({
+                encryption: "kms",
+                receiveWaitTimeSeconds: 5,
+                kmsDataKeyReusePeriodSeconds: 3600,
+                consumer: consumer(),
+                alarms: { "dlq-depth": { threshold: 3, periodSeconds: 300 }, "consumer-errors": { evaluationPeriods: 3, datapointsToAlarm: 2 } },
+            });
+            expect(one(custom, "aws:sqs/queue:Queue", "orders-queue").inputs).to.deep.include({ receiveWaitTimeSeconds: 5, kmsDataKeyReusePeriodSeconds: 3600 });
+            const alarm = (n: string) => one(custom, "aws:cloudwatch/metricAlarm:MetricAlarm", n).inputs;
+            expect(alarm("orders-dlq-depth-alarm")).to.deep.include({ threshold: 3, period: 300, evaluationPeriods: 1 });
+            expect(alarm("orders-consumer-errors-alarm")).to.deep.include({ evaluationPeriods: 3, datapointsToAlarm: 2, threshold: 3 });
+            expect(alarm("orders-oldest-message-age-alarm")).to.not.have.property("datapointsToAlarm");
+        });
+
+        it("refuses a wait SQS would not take and an alarm role it does not have", async () => {
+            expect(() => new QueueWithDlq("bad", { alertTopicArn: ALERT_TOPIC_ARN, receiveWaitTimeSeconds: 21 })).to.throw(
+                'QueueWithDlq "bad": receiveWaitTimeSeconds = 21: expected an integer from 0 to 20',
+            );
+            const message = await record(() => void new QueueWithDlq("bad", { alertTopicArn: ALERT_TOPIC_ARN, alarms: { "consumer-errors": { threshold: 2 } } })).then(
+                () => "accepted",
+                (err: Error) => err.message,
+            );
+            expect(message).to.equal('QueueWithDlq "bad": alarms has no alarm "consumer-errors"; its alarms are "dlq-depth", "oldest-message-age"');
+        });
+    });
 });

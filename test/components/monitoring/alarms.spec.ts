@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { AlarmSpec, createAlarm, dlqDepthAlarm, functionErrorsAlarm, oldestMessageAgeAlarm } from "../../../components/monitoring/alarms";
+import { AlarmSpec, ComponentAlarms, applyAlarmOverride, createAlarm, dlqDepthAlarm, functionErrorsAlarm, oldestMessageAgeAlarm } from "../../../components/monitoring/alarms";
 import { ALARM_DEFAULTS } from "../../../components/shared/defaults";
 import { Plan } from "../../../local/plan";
 import { ALERT_TOPIC_ARN, ofType, one, record } from "../../support/pulumi-harness";
@@ -151,6 +151,45 @@ describe("alarms", () => {
         it("depends on the watched queue and the topic it notifies", () => {
             const alarm = one(plan, ALARM, "orders-dlq-depth-alarm");
             expect(alarm.dependencies).to.include.members([one(plan, "aws:sqs/queue:Queue", "orders-dlq").urn, one(plan, "aws:sns/topic:Topic", "alerts").urn]);
+        });
+    });
+
+    describe("overrides", () => {
+        const spec = dlqDepthAlarm("orders-dlq");
+
+        it("change what they name and keep the rest of the alarm", () => {
+            expect(applyAlarmOverride(spec, undefined, "X")).to.equal(spec);
+            expect(applyAlarmOverride(spec, { threshold: 5, periodSeconds: 300, evaluationPeriods: 3, datapointsToAlarm: 2 }, "X")).to.deep.equal({
+                ...spec,
+                threshold: 5,
+                periodSeconds: 300,
+                evaluationPeriods: 3,
+                datapointsToAlarm: 2,
+            });
+        });
+
+        it("refuse what CloudWatch would, in one line naming the component and the alarm", () => {
+            expect(() => applyAlarmOverride(spec, { periodSeconds: 45 }, 'QueueWithDlq "orders"')).to.throw(
+                'QueueWithDlq "orders": alarms["dlq-depth"].periodSeconds = 45: expected 10, 30 or a multiple of 60 up to 86400',
+            );
+            expect(() => applyAlarmOverride(spec, { evaluationPeriods: 0 }, "X")).to.throw(/alarms\["dlq-depth"\]\.evaluationPeriods = 0: expected an integer from 1 to 100/);
+            expect(() => applyAlarmOverride(spec, { evaluationPeriods: 2, datapointsToAlarm: 3 }, "X")).to.throw(/datapointsToAlarm = 3: expected an integer from 1 to 2/);
+            expect(() => applyAlarmOverride(spec, { threshold: Number.NaN }, "X")).to.throw(/threshold = NaN: expected a number/);
+        });
+
+        it("name an unknown role, listing the component's alarms, instead of changing nothing", async () => {
+            let message = "";
+            await record(() => {
+                const parent = new pulumi.ComponentResource("test:index:Owner", "owner", {});
+                const alarms = new ComponentAlarms(parent, "orders", 'QueueWithDlq "orders"', ALERT_TOPIC_ARN, { "dlq-dept": { threshold: 2 } });
+                alarms.add(spec);
+                try {
+                    alarms.done();
+                } catch (err) {
+                    message = (err as Error).message;
+                }
+            });
+            expect(message).to.equal('QueueWithDlq "orders": alarms has no alarm "dlq-dept"; its alarms are "dlq-depth"');
         });
     });
 });
