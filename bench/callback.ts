@@ -1,20 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
-import { createHandler } from "../functions/audit-logger/index";
 
-// What `aws.lambda.CallbackFunction` would ship for the audit-logger, built the way
-// @pulumi/aws lambda/lambdaMixins.js builds it: the closure serialized to `__index.js`, plus
-// every folder `pulumi.runtime.computeCodePaths` returns (package.json `dependencies`,
-// transitively, minus "aws-sdk").
+// What `aws.lambda.CallbackFunction` would ship for a handler, built the way @pulumi/aws
+// lambda/lambdaMixins.js builds it: the closure serialized to `__index.js`, plus every folder
+// `pulumi.runtime.computeCodePaths` returns (package.json `dependencies`, transitively, minus "aws-sdk").
+//
+// The closure is a handler's factory (each functions/<name>/index.ts exports one for
+// CallbackFunction's `callbackFactory`), not a lambda calling the module's handler: that would
+// capture its Logger and BatchProcessor instances, and Pulumi fails serializing Powertools'
+// classes by value. The factory builds them at cold start, as the module does on load.
 
 /** File name CallbackFunction gives the serialized closure (handler "__index.handler"). */
 export const CLOSURE_FILE = "__index.js";
-
-// Why the handler module's factory rather than `async (e, c) => handler(e, c)`: serializing the
-// imported handler captures its Logger and BatchProcessor instances, so Pulumi serializes their
-// classes by value and fails on Powertools internals ("package.json export path for
-// @aws-lambda-powertools/logger/lib/cjs/constants.js not found"). `createHandler` (for
-// CallbackFunction's `callbackFactory`) builds them at cold start, as the module does on load.
-const auditLoggerFactory = createHandler;
 
 export interface CallbackArchive {
     /** Text of `__index.js`. */
@@ -23,9 +19,9 @@ export interface CallbackArchive {
     codePaths: string[];
 }
 
-/** Serializes the closure and lists its code paths with the options CallbackFunction uses. */
-export async function callbackArchive(): Promise<CallbackArchive> {
-    const closure = await pulumi.runtime.serializeFunction(auditLoggerFactory, {
+/** Serializes the factory and lists its code paths with the options CallbackFunction uses. */
+export async function callbackArchive(factory: () => unknown): Promise<CallbackArchive> {
+    const closure = await pulumi.runtime.serializeFunction(factory, {
         serialize: (_) => true,
         exportName: "handler",
         isFactoryFunction: true,

@@ -7,12 +7,12 @@ const [modulePath, eventJson] = process.argv.slice(2);
 const event = JSON.parse(eventJson);
 // The fields of a Lambda context the handler (Powertools batch) may read.
 const context = {
-    functionName: "audit-logger",
+    functionName: "bench",
     functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:audit-logger",
+    invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:bench",
     memoryLimitInMB: "256",
     awsRequestId: "00000000-0000-4000-8000-000000000000",
-    logGroupName: "/aws/lambda/audit-logger",
+    logGroupName: "/aws/lambda/bench",
     logStreamName: "bench",
     callbackWaitsForEmptyEventLoop: true,
     getRemainingTimeInMillis: () => 30000,

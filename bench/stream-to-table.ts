@@ -9,6 +9,7 @@ import { randomUUID } from "crypto";
 import { countItems, createHashKeyTable } from "../test/support/dynamo-tables";
 import { dynamoClient, startDynaliteProcess } from "../test/support/emulators";
 import { kinesisRecord, lambdaContext } from "../test/support/lambda-events";
+import { goal, table } from "./report";
 
 type Handler = (event: KinesisStreamEvent, context: Context) => Promise<unknown>;
 
@@ -128,11 +129,10 @@ export async function benchStreamToTable(): Promise<void> {
             asIs ??= verdict;
         }
         const v = asIs!;
-        const mark = (ok: boolean) => (ok ? "met" : "NOT met");
         console.log("\n  Goals on dynalite as is (the floor is 40 requests per 1,000 records: BatchWriteItem takes 25 items):");
-        console.log(`    at most 42 requests per 1,000 records: ${mark(v.maxRequestsPer1000 <= 42)} (${v.maxRequestsPer1000.toFixed(1)})`);
-        console.log(`    at least 10x the seed's records/s:      ${mark(v.minRatio >= 10)} (lowest ${v.minRatio.toFixed(1)}x)`);
-        console.log(`    no duplicates after redelivery:         ${mark(v.duplicates === 0)} (${v.duplicates})`);
+        console.log(`    at most 42 requests per 1,000 records: ${goal(v.maxRequestsPer1000 <= 42, v.maxRequestsPer1000.toFixed(1))}`);
+        console.log(`    at least 10x the seed's records/s:      ${goal(v.minRatio >= 10, `lowest ${v.minRatio.toFixed(1)}x`)}`);
+        console.log(`    no duplicates after redelivery:         ${goal(v.duplicates === 0, String(v.duplicates))}`);
     } finally {
         client.destroy();
         await dynalite.stop();
@@ -170,10 +170,6 @@ async function compare(client: DynamoDBClient, requests: () => number, sizes: re
         verdict.duplicates += ours.itemsAfterRedelivery - count;
         rows.push([n, "stream-to-table", ours.requestsPer1000.toFixed(1), ours.recordsPerSecond.toFixed(0), `${(ours.recordsPerSecond / seed.recordsPerSecond).toFixed(1)}x`, items(ours)]);
     }
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => "  " + cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("   ");
-    console.log(line(header));
-    console.log(line(widths.map((w) => "-".repeat(w))));
-    for (const r of rows) console.log(line(r));
+    table(header, rows, 2);
     return verdict;
 }

@@ -34,6 +34,11 @@ export interface Bundle {
     codeBytes: number;
     /** `name@version` of each package shipped under node_modules/, sorted. Empty without nativePackages. */
     packages: string[];
+    /**
+     * What index.js is made of, from esbuild's metafile: bytes of output per package (or per source
+     * folder of this project), largest first. What to cut when a bundle grows.
+     */
+    inputs: { from: string; bytes: number }[];
 }
 
 // A fixed timestamp and mode make the zip a pure function of the code; yazl writes DOS times in
@@ -66,6 +71,7 @@ export async function bundleFunction(entry: string, options: BundleOptions = {})
         absWorkingDir: process.cwd(),
         outfile: path.join(process.cwd(), ".build", "bundle", "index.js"),
         write: false,
+        metafile: true,
         logLevel: "silent",
     });
     // Sorted by code unit, not locale: the entry order is part of the bytes, on every machine.
@@ -81,7 +87,19 @@ export async function bundleFunction(entry: string, options: BundleOptions = {})
     const zipPath = path.join(outDir, `${stem}-${hex}.zip`);
     if (!fs.existsSync(zipPath)) fs.writeFileSync(zipPath, zip);
     const code = files.find((f) => f.name === "index.js");
-    return { zipPath, sha256, zipBytes: zip.length, codeBytes: code?.contents.length ?? 0, packages: native.packages };
+    return { zipPath, sha256, zipBytes: zip.length, codeBytes: code?.contents.length ?? 0, packages: native.packages, inputs: bundleInputs(result.metafile) };
+}
+
+/** Bytes each package (or folder of this project) contributes to the bundle's index.js, largest first. */
+function bundleInputs(metafile: esbuild.Metafile): { from: string; bytes: number }[] {
+    const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith(".js"))?.[1];
+    const bytes = new Map<string, number>();
+    for (const [file, input] of Object.entries(output?.inputs ?? {})) {
+        const pkg = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1];
+        const from = pkg ?? path.dirname(file);
+        bytes.set(from, (bytes.get(from) ?? 0) + input.bytesInOutput);
+    }
+    return [...bytes].map(([from, n]) => ({ from, bytes: n })).sort((a, b) => b.bytes - a.bytes || (a.from < b.from ? -1 : 1));
 }
 
 function zipFiles(files: { name: string; contents: Buffer }[]): Promise<Buffer> {

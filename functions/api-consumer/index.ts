@@ -3,7 +3,7 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { CONSUMER_ENV } from "../shared/contract";
-import { messageValidator, oneLine, validateMessage, MAX_REASON_LENGTH, type ApiMessage } from "./message-schema";
+import { oneLine, validateMessage, MAX_REASON_LENGTH, type ApiMessage } from "./message-schema";
 
 // Consumes the `api` queue that API Gateway's POST /messages feeds (seed 003, flow 2).
 // Parse → validate → act → report, one record at a time under Powertools' BatchProcessor:
@@ -82,8 +82,6 @@ export function createHandler(deps: ApiConsumerDeps = {}): (event: SQSEvent, con
     const logger: Log = deps.logger ?? new Logger({ serviceName: SERVICE_NAME });
     const act = deps.processMessage ?? processMessage;
     const processor = new BatchProcessor(EventType.SQS);
-    // At cold start: a schema ajv cannot compile is an init error, not a failure of every record.
-    messageValidator();
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
         const checked = validateMessage(record.body);

@@ -1,5 +1,8 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from "ajv-draft-04";
-import { API_MESSAGE_SCHEMA, ATTRIBUTE_NAME_PATTERN, type ApiMessage } from "../shared/contract";
+import type { ErrorObject } from "ajv-draft-04";
+import { ATTRIBUTE_NAME_PATTERN, type ApiMessage } from "../shared/contract";
+// The schema's validator, precompiled by ajv (strict, every error listed; generate-validator.ts):
+// nothing to compile at cold start, and no ajv in the bundle.
+import validate = require("./message-validator.generated");
 
 // The one contract of the API flow: API Gateway validates `POST /messages` bodies against this
 // schema (the ApiToQueue `requestSchema`), and the api-consumer Lambda validates every queued
@@ -30,22 +33,6 @@ export function oneLine(text: string, max: number = MAX_REASON_LENGTH): string {
     const clean = text.replace(/[\p{Cc}\p{Cs}\u2028\u2029\uFFFE\uFFFF]/gu, "?");
     const chars = Array.from(clean);
     return chars.length <= max ? clean : chars.slice(0, Math.max(0, max - 1)).join("") + "…";
-}
-
-let compiled: ValidateFunction<ApiMessage> | undefined;
-
-/**
- * The compiled schema, compiled on first use so the Pulumi program that imports the schema does not
- * pay for it; the handler calls it at cold start so a schema ajv refuses fails there, loudly.
- */
-export function messageValidator(): ValidateFunction<ApiMessage> {
-    if (!compiled) {
-        // strict: an unknown or misplaced keyword is an error here rather than a silent no-op.
-        // allErrors: a rejected message's reason lists everything wrong with it, not just the first.
-        const ajv = new Ajv({ strict: true, allErrors: true });
-        compiled = ajv.compile<ApiMessage>(API_MESSAGE_SCHEMA);
-    }
-    return compiled;
 }
 
 /** JSON Pointer of a property under `parent` (RFC 6901 escapes). */
@@ -79,7 +66,6 @@ export function validateMessage(body: string): MessageCheck {
     } catch (err) {
         return { ok: false, reason: oneLine(`body is not JSON: ${(err as Error).message}`) };
     }
-    const validate = messageValidator();
     if (validate(json)) return { ok: true, message: json };
     const errors = validate.errors ?? [];
     const listed = errors.slice(0, MAX_LISTED_ERRORS).map(describeError);

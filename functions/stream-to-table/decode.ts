@@ -2,7 +2,8 @@ import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { NumberValueImpl as NumberValue, marshall } from "@aws-sdk/util-dynamodb";
 import { isSafeNumber, parse as parseLossless } from "lossless-json";
 import type { KinesisStreamRecord } from "aws-lambda";
-import { z } from "zod";
+import "../shared/schema";
+import * as z from "zod/mini";
 import { eventKey } from "../shared/contract";
 
 // The pure half of the stream-to-table handler: one Kinesis record in, either the events-table
@@ -71,23 +72,28 @@ export interface DecodeOptions {
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** The magic prefix of a KPL aggregated record (protobuf), which is not one JSON event. */
 const KPL_MAGIC = 0xf3899ac2;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// Made on first use, not at import: an inline CallbackFunction serializes what its closure
+// captures by value, and a TextDecoder would arrive as a plain object without its methods.
+let utf8: InstanceType<typeof TextDecoder> | undefined;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-const schemas = new Map<string, z.ZodType<Record<string, unknown>>>();
+type PayloadSchema = z.ZodMiniType<Record<string, unknown>>;
+// Made on first use, as utf8 above.
+let schemas: Map<string, PayloadSchema> | undefined;
 
 /** The contract's payload schema, the id field being `eventIdField`. */
-export function payloadSchema(eventIdField: string): z.ZodType<Record<string, unknown>> {
+export function payloadSchema(eventIdField: string): PayloadSchema {
+    schemas ??= new Map();
     let schema = schemas.get(eventIdField);
     if (!schema) {
-        const rules: Record<string, z.ZodType> = {
-            source: z.string().max(256),
+        const rules: Record<string, z.ZodMiniType> = {
+            source: z.string().check(z.maxLength(256)),
             timestamp: z.iso.datetime({ offset: true }),
         };
-        const id = z.string().min(1).max(512);
+        const id = z.string().check(z.minLength(1), z.maxLength(512));
         rules[eventIdField] = Object.hasOwn(rules, eventIdField) ? z.intersection(id, rules[eventIdField]) : id;
-        const shape = Object.fromEntries(Object.entries(rules).map(([k, v]) => [k, v.optional()]));
-        schema = z.looseObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
+        const shape = Object.fromEntries(Object.entries(rules).map(([k, v]) => [k, z.optional(v)]));
+        schema = z.looseObject(shape) as unknown as PayloadSchema;
         schemas.set(eventIdField, schema);
     }
     return schema;
@@ -128,7 +134,7 @@ export function decodeRecord(record: KinesisStreamRecord, eventIdField = "eventI
     }
     let text: string;
     try {
-        text = utf8.decode(bytes);
+        text = (utf8 ??= new TextDecoder("utf-8", { fatal: true })).decode(bytes);
     } catch {
         return reject("data is not UTF-8");
     }

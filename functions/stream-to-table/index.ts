@@ -209,10 +209,20 @@ export function createHandler(options: StreamToTableOptions): StreamToTableHandl
 }
 
 /**
- * The entry point's client. One attempt per send: the handler's own loop (createHandler's maxAttempts,
- * backoff inside the invocation's deadline) is the only retry layer.
+ * A DynamoDB client that sends once: the handler's own loop (createHandler's maxAttempts, backoff
+ * inside the invocation's deadline) is the only retry layer.
  */
-export const client = new DynamoDBClient({ maxAttempts: 1 });
+export function singleAttemptClient(): DynamoDBClient {
+    return new DynamoDBClient({ maxAttempts: 1 });
+}
+
+/** The handler as the function runs it: its client, and its tables and settings from the environment (an inline CallbackFunction's factory, too). */
+export function createHandlerFromEnv(dynamo: DynamoDBClient = singleAttemptClient()): StreamToTableHandler {
+    return createHandler({ client: dynamo, ...configFromEnv() });
+}
+
+/** The entry point's client. */
+export const client = singleAttemptClient();
 
 /** The Lambda entry point: configured from the environment at cold start. */
-export const handler: StreamToTableHandler = createHandler({ client, ...configFromEnv() });
+export const handler: StreamToTableHandler = createHandlerFromEnv(client);

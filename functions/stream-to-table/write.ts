@@ -9,13 +9,16 @@ import { BatchWriteItemCommand, PutItemCommand, type AttributeValue, type Dynamo
 /** BatchWriteItem takes at most 25 requests. */
 export const BATCH_WRITE_LIMIT = 25;
 
-/** Errors after which the same request can succeed later: the whole chunk is sent again. */
-export const RETRYABLE_ERRORS: ReadonlySet<string> = new Set([
+/**
+ * Errors after which the same request can succeed later: the whole chunk is sent again. A list, not
+ * a Set: an inline CallbackFunction serializes module values, and a Set arrives without its methods.
+ */
+export const RETRYABLE_ERRORS: readonly string[] = [
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",
     "InternalServerError",
-]);
+];
 
 /** DynamoDB refused the request's content: sending it again can never succeed. */
 export const REFUSED_ERROR = "ValidationException";
@@ -153,7 +156,7 @@ export async function writeChunk(units: readonly PutUnit[], settings: RetrySetti
                     error: each.error,
                 };
             }
-            if (!RETRYABLE_ERRORS.has(name)) return done(message);
+            if (!RETRYABLE_ERRORS.includes(name)) return done(message);
             why = message;
         }
         if (attempts >= settings.maxAttempts) return done(`${why} after ${attempts} attempts`);
@@ -187,7 +190,7 @@ async function putEach(units: readonly PutUnit[], settings: RetrySettings): Prom
                     outcome.refused.push({ unit, message: oneLineMessage(err) });
                     break;
                 }
-                if (!RETRYABLE_ERRORS.has(name)) {
+                if (!RETRYABLE_ERRORS.includes(name)) {
                     failure = message;
                     break;
                 }

@@ -49,7 +49,7 @@ function maximal(): ApiMessage {
     };
 }
 
-const VALID: [string, string][] = [
+export const VALID: [string, string][] = [
     ["the seed's body", '{"message": "test event from API"}'],
     [
         "every optional field",
@@ -63,7 +63,7 @@ const VALID: [string, string][] = [
 ];
 
 /** Body, then a fragment the reason must contain: the offending field's path, or the JSON failure. */
-const INVALID: [string, string, string][] = [
+export const INVALID: [string, string, string][] = [
     // wrong types
     ["message is a number", '{"message": 42}', "/message: must be string"],
     ["message is an array", '{"message": ["a"]}', "/message: must be string"],
