@@ -32,7 +32,10 @@ interface Emulators {
 /** One shipped function: how to run it for real, and its factory for CallbackFunction. */
 interface FunctionCase {
     name: string;
-    factory: () => unknown;
+    /** The AWS SDK client it uses, which the Lambda runtime provides (left out of the bundle). */
+    sdkClient: string;
+    /** The handler's factory, for CallbackFunction's `callbackFactory`; or why CallbackFunction cannot run this handler. */
+    factory: (() => unknown) | { unserializable: string };
     nativePackages?: string[];
     architecture?: "x86_64" | "arm64";
     /** Creates what the first call needs; returns the function's environment. */
@@ -62,13 +65,17 @@ function cases(): FunctionCase[] {
     return [
     {
         name: "api-consumer",
-        factory: require("../functions/api-consumer").createHandler,
+        sdkClient: "@aws-sdk/client-sqs",
+        // Pulumi's closure serializer keeps the validator ajv precompiled (a function of a plain .js
+        // module) as an object without its body: the inline variant would fail every message.
+        factory: { unserializable: "Pulumi's serializer drops the body of the precompiled validator" },
         prepare: async (e) => ({ ...credentialsOf(e.dynamo), [CONSUMER_ENV.deadLetterQueueUrl]: "https://sqs.us-east-1.amazonaws.com/123456789012/bench-dlq" }),
         event: (n) => sqsEvent(sqsRecord(`bench-${n}`, JSON.stringify({ message: `bench message ${n}`, type: "bench.message" }))),
         verify: (result, stdout) => noFailures(result) ?? logged(stdout, "message processed"),
     },
     {
         name: "audit-logger",
+        sdkClient: "@aws-sdk/client-dynamodb",
         factory: require("../functions/audit-logger").createHandler,
         prepare: async (e) => {
             await createHashKeyTable(dynamoClient(e.dynamo), "bench-audit", AUDIT_TABLE_KEY);
@@ -84,6 +91,7 @@ function cases(): FunctionCase[] {
     },
     {
         name: "stream-to-table",
+        sdkClient: "@aws-sdk/client-dynamodb",
         factory: require("../functions/stream-to-table").createHandlerFromEnv,
         prepare: async (e) => {
             const client = dynamoClient(e.dynamo);
@@ -116,6 +124,7 @@ function cases(): FunctionCase[] {
     },
     {
         name: "image-processor",
+        sdkClient: "@aws-sdk/client-s3",
         factory: require("../functions/image-processor").createHandler,
         nativePackages: ["sharp"],
         architecture: "x86_64",
@@ -138,7 +147,12 @@ export interface FunctionResult {
     native: boolean;
     bundleFiles: number;
     bundleLoad: { require: number; call: number };
-    callbackLoad: { require: number; call: number };
+    /** Undefined when CallbackFunction cannot run the handler (see `unserializable`). */
+    callbackLoad?: { require: number; call: number };
+    unserializable?: string;
+    sdkClient: string;
+    /** Requiring the SDK client alone, in a fresh process: the part of a cold require both variants share. */
+    sdkRequire: number;
 }
 
 /** Unpacks the zip as Lambda would, with the SDK service clients the runtime provides beside it. */
@@ -165,7 +179,7 @@ export async function benchFunctions(): Promise<FunctionResult[]> {
     try {
         // What CallbackFunction adds besides the closure is the same for every function: computed once.
         const all = cases();
-        const codePaths = (await callbackArchive(all[0].factory)).codePaths;
+        const codePaths = (await callbackArchive(() => undefined)).codePaths;
         const trees = codePaths.map((p) => ({ path: p, ...walk(p) }));
         const callbackFiles = 1 + trees.reduce((n, t) => n + t.files, 0);
         const callbackZip = await zippedBytes(new Map(), trees.flatMap((t) => t.paths));
@@ -174,20 +188,25 @@ export async function benchFunctions(): Promise<FunctionResult[]> {
             const bundle = await bundleFunction(functionEntry(fn.name), { outDir: tmp, nativePackages: fn.nativePackages, architecture: fn.architecture });
             const bundleDir = path.join(tmp, fn.name, "bundle");
             const bundleFiles = unpack(bundle, bundleDir);
-            const callback = await callbackArchive(fn.factory);
-            const callbackDir = path.join(tmp, fn.name, "callback");
-            fs.mkdirSync(callbackDir, { recursive: true });
-            fs.writeFileSync(path.join(callbackDir, CLOSURE_FILE), callback.closureText);
-            // Its node_modules/* folders are the project's own: a symlink resolves as the archive would.
-            fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(callbackDir, "node_modules"), "dir");
-
-            const variants: Variant[] = [
-                { label: `${fn.name}: esbuild bundle`, module: path.join(bundleDir, "index.js"), nodeFlags: ["--enable-source-maps"] },
-                { label: `${fn.name}: CallbackFunction`, module: path.join(callbackDir, CLOSURE_FILE), nodeFlags: [] },
+            // The SDK client alone, required the same way in the same rounds: what both variants load first.
+            const sdkOnly = path.join(tmp, fn.name, "sdk-only.js");
+            fs.writeFileSync(sdkOnly, `require(${JSON.stringify(require.resolve(fn.sdkClient))});\nexports.handler = async () => ({ batchItemFailures: [] });\n`);
+            const variants: (Variant & { check: FunctionCase["verify"] })[] = [
+                { label: `${fn.name}: esbuild bundle`, module: path.join(bundleDir, "index.js"), nodeFlags: ["--enable-source-maps"], check: fn.verify },
+                { label: `${fn.sdkClient} alone`, module: sdkOnly, nodeFlags: [], check: () => undefined },
             ];
+            if (typeof fn.factory === "function") {
+                const callback = await callbackArchive(fn.factory);
+                const callbackDir = path.join(tmp, fn.name, "callback");
+                fs.mkdirSync(callbackDir, { recursive: true });
+                fs.writeFileSync(path.join(callbackDir, CLOSURE_FILE), callback.closureText);
+                // Its node_modules/* folders are the project's own: a symlink resolves as the archive would.
+                fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(callbackDir, "node_modules"), "dir");
+                variants.push({ label: `${fn.name}: CallbackFunction`, module: path.join(callbackDir, CLOSURE_FILE), nodeFlags: [], check: fn.verify });
+            }
             const env = { ...(await fn.prepare(emulators)), POWERTOOLS_LOG_LEVEL: "INFO" };
             let calls = 0;
-            const call = (v: Variant) => coldLoad(v, fn.event(++calls), env, fn.verify);
+            const call = (v: (typeof variants)[number]) => coldLoad(v, fn.event(v.check === fn.verify ? ++calls : 0), env, v.check);
             // One unmeasured warm-up each (file cache), then alternate which goes first, so drift hits both alike.
             for (const v of variants) await call(v);
             const samples: Sample[][] = variants.map(() => []);
@@ -200,7 +219,17 @@ export async function benchFunctions(): Promise<FunctionResult[]> {
             const problem = await fn.after?.(emulators, calls);
             if (problem) throw new Error(`${fn.name}: ${problem}`);
             const load = (s: Sample[]) => ({ require: median(s.map((x) => x.requireMs)), call: median(s.map((x) => x.callMs)) });
-            results.push({ name: fn.name, bundle, native: (fn.nativePackages ?? []).length > 0, bundleFiles, bundleLoad: load(samples[0]), callbackLoad: load(samples[1]) });
+            results.push({
+                name: fn.name,
+                bundle,
+                native: (fn.nativePackages ?? []).length > 0,
+                bundleFiles,
+                bundleLoad: load(samples[0]),
+                callbackLoad: samples[2] && load(samples[2]),
+                unserializable: typeof fn.factory === "function" ? undefined : fn.factory.unserializable,
+                sdkClient: fn.sdkClient,
+                sdkRequire: load(samples[1]).require,
+            });
         }
 
         console.log(`Shipped functions: the esbuild bundle LambdaFunction deploys vs. an inline aws.lambda.CallbackFunction (node ${process.version}, ${os.cpus().length} CPUs)`);
@@ -213,10 +242,21 @@ export async function benchFunctions(): Promise<FunctionResult[]> {
                 r.bundle.inputs.slice(0, 3).map((i) => `${i.from} ${kib(i.bytes)}`).join(", "),
                 ms(r.bundleLoad.require),
                 ms(r.bundleLoad.call),
-                ms(r.callbackLoad.require),
-                ms(r.callbackLoad.call),
-                ratio(r.callbackLoad.require, r.bundleLoad.require),
+                r.callbackLoad ? ms(r.callbackLoad.require) : "-",
+                r.callbackLoad ? ms(r.callbackLoad.call) : "-",
+                r.callbackLoad ? ratio(r.callbackLoad.require, r.bundleLoad.require) : "-",
             ]),
+        );
+        for (const r of results.filter((x) => x.unserializable)) console.log(`  ${r.name}: no CallbackFunction variant: ${r.unserializable}.`);
+        console.log("\nOf each cold require, the AWS SDK client (the Lambda runtime's, left out of the bundle) is shared by both variants:");
+        table(
+            ["function", "SDK client", "required alone", "bundle without it", "CF without it", "CF / bundle, without it"],
+            results.map((r) => {
+                const own = r.bundleLoad.require - r.sdkRequire;
+                const cf = r.callbackLoad && r.callbackLoad.require - r.sdkRequire;
+                return [r.name, r.sdkClient, ms(r.sdkRequire), ms(own), cf === undefined ? "-" : ms(cf), cf === undefined ? "-" : ratio(cf, Math.max(own, 1))];
+            }),
+            2,
         );
         console.log(`\nWhat ships: the bundle's files vs. CallbackFunction's (${callbackFiles.toLocaleString("en-US")} files, ${kib(callbackZip)} zipped, for every function: each package.json dependency).`);
         table(
@@ -226,15 +266,14 @@ export async function benchFunctions(): Promise<FunctionResult[]> {
         console.log("\nGoals (functions without native modules):");
         table(
             ["function", `zip <= ${kib(SIZE_GOAL_BYTES)}`, `cold require >= ${REQUIRE_GOAL_RATIO}x faster than CallbackFunction`],
-            results.map((r) =>
-                r.native
-                    ? [r.name, `n/a (native: ${r.bundle.packages.length} packages shipped)`, `n/a (${ratio(r.callbackLoad.require, r.bundleLoad.require)})`]
-                    : [
-                          r.name,
-                          goal(r.bundle.zipBytes <= SIZE_GOAL_BYTES, kib(r.bundle.zipBytes)),
-                          goal(r.callbackLoad.require / r.bundleLoad.require >= REQUIRE_GOAL_RATIO, ratio(r.callbackLoad.require, r.bundleLoad.require)),
-                      ],
-            ),
+            results.map((r) => {
+                const speed = r.callbackLoad
+                    ? goal(r.callbackLoad.require / r.bundleLoad.require >= REQUIRE_GOAL_RATIO, ratio(r.callbackLoad.require, r.bundleLoad.require))
+                    : "n/a (no CallbackFunction variant)";
+                return r.native
+                    ? [r.name, `n/a (native: ${r.bundle.packages.length} packages shipped)`, `n/a (${r.callbackLoad ? ratio(r.callbackLoad.require, r.bundleLoad.require) : "-"})`]
+                    : [r.name, goal(r.bundle.zipBytes <= SIZE_GOAL_BYTES, kib(r.bundle.zipBytes)), speed];
+            }),
         );
         return results;
     } finally {
