@@ -22,6 +22,20 @@ export interface EvaluateOptions {
      * stack outputs, or Node's event loop running out of work), for specs of that path.
      */
     sealGrantsOnReturn?: boolean;
+    /**
+     * The folder whose `@pulumi/pulumi` runs the program: the program's own copy (a project with its
+     * node_modules, such as examples/consumer), whose runtime the mocks must be set on. Default: this repository's.
+     */
+    pulumiFrom?: string;
+}
+
+type PulumiModule = typeof import("@pulumi/pulumi");
+
+/** The `@pulumi/pulumi` a program in `folder` loads (Node's resolution from there). */
+function pulumiOf(folder: string | undefined): { pulumi: PulumiModule; debuggable: string } {
+    if (!folder) return { pulumi, debuggable: require.resolve("@pulumi/pulumi/runtime/debuggable") };
+    const main = require.resolve("@pulumi/pulumi", { paths: [folder] });
+    return { pulumi: require(main) as PulumiModule, debuggable: require.resolve("@pulumi/pulumi/runtime/debuggable", { paths: [folder] }) };
 }
 
 type Callback = (err: unknown, response: any) => void;
@@ -34,6 +48,7 @@ let running = false;
 export async function evaluate(options: EvaluateOptions): Promise<Plan> {
     if (running) throw new Error("evaluate: one program at a time (Pulumi's runtime state is global)");
     running = true;
+    const { pulumi, debuggable } = pulumiOf(options.pulumiFrom);
     const ctx: MockContext = { region: options.region ?? options.config["aws:region"] ?? "us-east-1", accountId: MOCK_ACCOUNT, stack: options.stack };
     const resources: Recorded[] = [];
     const failures: unknown[] = [];
@@ -59,7 +74,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
             options.stack,
             true,
         );
-        recordRegistrations(resources);
+        recordRegistrations(pulumi, resources);
         let outputs: Record<string, unknown> = {};
         try {
             // As when the CLI runs a program, the policies that collect grants are built once it has
@@ -82,7 +97,7 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
         if (failures.length > 0) {
             // A failed program leaves its dependants' registrations pending for good; forget them so
             // the runtime does not report them as leaks when the process exits.
-            require("@pulumi/pulumi/runtime/debuggable").leakedPromises();
+            require(debuggable).leakedPromises();
             throw failures[0];
         }
         return {
@@ -194,7 +209,7 @@ function aliasSpecsOf(req: any): AliasSpec[] {
 }
 
 /** Wraps the mock monitor so each registration is recorded with what MockResourceArgs leaves out. */
-function recordRegistrations(into: Recorded[]): void {
+function recordRegistrations(pulumi: PulumiModule, into: Recorded[]): void {
     const monitor = pulumi.runtime.getMonitor() as any;
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: Callback) =>
@@ -278,6 +293,7 @@ export async function evaluateStack(options: StackRunOptions): Promise<Plan & { 
         project: project.name,
         stack: options.stack,
         config: values,
+        pulumiFrom: root === REPO_ROOT ? undefined : root,
         program: async () => {
             // The program reads its config when it loads: load it afresh for every stack.
             delete require.cache[entry];

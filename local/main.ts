@@ -4,13 +4,15 @@ import { evaluateStack } from "./engine";
 import { buildFlowGraph, renderSvg, toDot, toMermaid } from "./flow-graph";
 import { formatPreview } from "./preview-printer";
 
-// `npm start [-- --stack prod] [--config-file f.yaml]`: evaluates the program for a stack offline, prints a preview-like
-// tree, and writes out/<stack>/plan.json, architecture.svg and architecture.mmd.
+// `npm start [-- --stack prod] [--config-file f.yaml] [--root <project>]`: evaluates the program for a stack
+// offline, prints a preview-like tree, and writes out/<stack>/plan.json, architecture.svg and
+// architecture.mmd. `--root` evaluates another Pulumi project (its Pulumi.yaml, stack files and
+// its own node_modules, e.g. examples/consumer once installed).
 
-const USAGE = "expected --stack <name> and optionally --config-file <path>";
+const USAGE = "expected --stack <name> and optionally --config-file <path> and --root <project folder>";
 
-function parseArgs(argv: string[]): { stack: string; configFile?: string } {
-    const options: { stack: string; configFile?: string } = { stack: "dev" };
+function parseArgs(argv: string[]): { stack: string; configFile?: string; root?: string } {
+    const options: { stack: string; configFile?: string; root?: string } = { stack: "dev" };
     for (let i = 0; i < argv.length; i++) {
         const [flag, inline] = argv[i].split(/=(.*)/s);
         const value = () => {
@@ -20,6 +22,7 @@ function parseArgs(argv: string[]): { stack: string; configFile?: string } {
         };
         if (flag === "--stack" || flag === "-s") options.stack = value();
         else if (flag === "--config-file") options.configFile = value();
+        else if (flag === "--root") options.root = path.resolve(value());
         else throw new Error(`unknown argument ${argv[i]} (${USAGE})`);
     }
     return options;
@@ -27,8 +30,8 @@ function parseArgs(argv: string[]): { stack: string; configFile?: string } {
 
 async function main(): Promise<void> {
     const started = Date.now();
-    const { stack, configFile } = parseArgs(process.argv.slice(2));
-    const plan = await evaluateStack({ stack, configFile });
+    const { stack, configFile, root } = parseArgs(process.argv.slice(2));
+    const plan = await evaluateStack({ stack, configFile, root });
     for (const line of formatPreview(plan)) console.log(line);
     for (const warning of plan.warnings) console.log(`warning: ${warning}`);
 

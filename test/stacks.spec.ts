@@ -214,7 +214,7 @@ describe("npm start", () => {
 
     it("refuses an unknown stack and unknown arguments", async () => {
         expect((await start("--stack", "nope")).stderr.trim()).to.equal("error: no stack named 'nope' found (expected Pulumi.nope.yaml)");
-        expect((await start("--bogus")).stderr.trim()).to.equal("error: unknown argument --bogus (expected --stack <name> and optionally --config-file <path>)");
+        expect((await start("--bogus")).stderr.trim()).to.equal("error: unknown argument --bogus (expected --stack <name> and optionally --config-file <path> and --root <project folder>)");
         expect((await start("--stack", "dev", "--config-file", "/nonexistent.yaml")).stderr.trim()).to.equal("error: config file /nonexistent.yaml not found");
     });
 

@@ -56,7 +56,7 @@ export async function bundleFunction(entry: string, options: BundleOptions = {})
     const nativePackages = options.nativePackages ?? [];
     // Resolved before building, so a missing platform package fails fast, in one line.
     const native = collectNativePackages(nativePackages, path.dirname(path.resolve(entry)), options.architecture ?? LAMBDA_DEFAULTS.architecture);
-    const result = await esbuild.build({
+    const buildOptions: esbuild.BuildOptions & { write: false; metafile: true } = {
         entryPoints: [entry],
         bundle: true,
         platform: "node",
@@ -73,7 +73,13 @@ export async function bundleFunction(entry: string, options: BundleOptions = {})
         write: false,
         metafile: true,
         logLevel: "silent",
-    });
+    };
+    let result: esbuild.BuildResult<typeof buildOptions>;
+    try {
+        result = await esbuild.build(buildOptions);
+    } catch (err) {
+        throw buildError(entry, err);
+    }
     // Sorted by code unit, not locale: the entry order is part of the bytes, on every machine.
     const files = [...result.outputFiles.map((f) => ({ name: path.basename(f.path), contents: Buffer.from(f.contents) })), ...native.files].sort((a, b) =>
         a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
@@ -100,6 +106,19 @@ function bundleInputs(metafile: esbuild.Metafile): { from: string; bytes: number
         bytes.set(from, (bytes.get(from) ?? 0) + input.bytesInOutput);
     }
     return [...bytes].map(([from, n]) => ({ from, bytes: n })).sort((a, b) => b.bytes - a.bytes || (a.from < b.from ? -1 : 1));
+}
+
+/**
+ * One line, naming the handler and the first thing esbuild could not do (an import it cannot
+ * resolve, say), instead of esbuild's report over several lines.
+ */
+function buildError(entry: string, err: unknown): Error {
+    const errors = (err as { errors?: esbuild.Message[] }).errors;
+    const first = errors?.[0];
+    if (!first) return err as Error;
+    const where = first.location ? ` (${first.location.file}:${first.location.line})` : "";
+    const more = errors.length > 1 ? `, and ${errors.length - 1} more error(s)` : "";
+    return new Error(`bundleFunction: ${entry}: ${first.text}${where}${more}`);
 }
 
 function zipFiles(files: { name: string; contents: Buffer }[]): Promise<Buffer> {

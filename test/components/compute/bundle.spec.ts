@@ -68,6 +68,25 @@ describe("bundleFunction", () => {
 
     after(cleanUp);
 
+    it("lists what the bundle is made of, by package and folder, largest first (esbuild's metafile)", () => {
+        expect(first.inputs.length).to.be.above(3);
+        expect(first.inputs.map((i) => i.bytes)).to.deep.equal([...first.inputs.map((i) => i.bytes)].sort((a, b) => b - a));
+        expect(first.inputs.map((i) => i.from)).to.include.members(["@aws-lambda-powertools/logger", "functions/audit-logger", "functions/shared"]);
+        expect(first.inputs.reduce((n, i) => n + i.bytes, 0)).to.be.at.most(first.codeBytes);
+    });
+
+    it("fails in one line naming the handler and the import it cannot resolve", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bundle-unresolved-"));
+        const entry = path.join(dir, "index.ts");
+        fs.writeFileSync(entry, 'import { x } from "../nowhere/defaults";\nexport const handler = async () => x;\n');
+        try {
+            const failure = await bundleFunction(entry, { outDir: dir }).then(() => undefined, (err: Error) => err);
+            expect(failure?.message).to.match(new RegExp(`^bundleFunction: ${entry.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: Could not resolve "../nowhere/defaults" \\(.*index\\.ts:1\\)$`));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("writes the same bytes and hash for the same source, whatever the output folder", async () => {
         const second = await bundleFunction(entry, { outDir: tempDir(os.tmpdir(), "bundle-b-") });
         expect(path.dirname(second.zipPath)).not.to.equal(path.dirname(first.zipPath));
