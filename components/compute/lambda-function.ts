@@ -17,11 +17,14 @@ export interface GrantInput {
 export interface LambdaFunctionArgs {
     /**
      * Path of a TypeScript/JavaScript handler module exporting `handler`, bundled with esbuild.
-     * Exactly one of `entry` and `callback` is required. `functionEntry("name")` gives this
-     * package's `functions/<name>/index.ts`.
+     * Exactly one of `entry` and `callback` is required (no default). `functionEntry("name")` gives
+     * this package's `functions/<name>/index.ts`.
      */
     entry?: string;
-    /** An inline handler, serialized by Pulumi (`aws.lambda.CallbackFunction`) with this component's role instead of its managed policies. */
+    /**
+     * An inline handler, serialized by Pulumi (`aws.lambda.CallbackFunction`) with this component's
+     * role instead of its managed policies. Exactly one of `entry` and `callback` (no default).
+     */
     callback?: aws.lambda.Callback<any, any>;
     /**
      * For a callback: the npm packages it requires at run time. CallbackFunction would otherwise

@@ -26,7 +26,7 @@ export type EventPattern = { [field: string]: EventPattern | PatternValue[] };
 export type PatternValue = string | number | boolean | null | Record<string, unknown>;
 
 export interface ObjectCreatedPatternArgs {
-    /** The bucket whose "Object Created" events match. */
+    /** The bucket whose "Object Created" events match. Required. */
     bucketName: string;
     /**
      * Only keys beginning with this (case-sensitive, as S3 keys are). Letters, digits and / . _ -

@@ -16,7 +16,7 @@ export interface FanOutSubscriber {
 }
 
 export interface FanOutTopicArgs {
-    /** Subscribers by role (the role names their subscription, e.g. "images"). */
+    /** Subscribers by role (the role names their subscription, e.g. "images"). Required. */
     subscribers: Record<string, FanOutSubscriber>;
     /** Days before the topic's deleted KMS key is destroyed (7 to 30). Default 30. */
     kmsKeyDeletionWindowDays?: pulumi.Input<number>;

@@ -17,7 +17,7 @@ export type ObjectCreatedTarget =
     | { stateMachineArn: pulumi.Input<string>; roleArn?: pulumi.Input<string> };
 
 export interface ObjectCreatedRuleArgs {
-    /** The bucket whose "Object Created" events the rule matches: a SecureBucket, or any bucket with EventBridge notifications on. */
+    /** The bucket whose "Object Created" events the rule matches: a SecureBucket, or any bucket with EventBridge notifications on. Required. */
     bucket: EventBucket;
     /** ARN of the topic every alarm sends ALARM and OK to. Required. */
     alertTopicArn: pulumi.Input<string>;
@@ -27,6 +27,7 @@ export interface ObjectCreatedRuleArgs {
     suffixes?: string[];
     /** Leave out keys beginning with this (one prefix), e.g. where a consumer writes back. Default: none. */
     excludePrefixes?: string[];
+    /** Where matching events go: a topic, a queue, or a state machine (ObjectCreatedTarget). Required. */
     target: ObjectCreatedTarget;
     /**
      * Reshape what the target receives (e.g. OBJECT_ENVELOPE, for SNS filtering on the key).

@@ -15,7 +15,7 @@ import { NamedQueue, SubscribableQueue } from "../shared/references";
 const DAY = 86_400;
 
 export interface QueueConsumerArgs {
-    /** The consumer function (bundled `entry` or inline `callback`); the queue adds its receive/delete grants. */
+    /** The consumer function (bundled `entry` or inline `callback`); the queue adds its receive/delete grants. Required. */
     function: LambdaFunctionArgs;
     /** Messages per invocation (1 to 10000; above 10 needs a batching window). Default 10. */
     batchSize?: number;

@@ -7,7 +7,7 @@ import { KeyUser, keyPolicy } from "./policy-documents";
 import { StatementCollector } from "./statement-collector";
 
 export interface EncryptionKeyArgs {
-    /** What the key protects, shown in the KMS console. */
+    /** What the key protects, shown in the KMS console. Required. */
     description: pulumi.Input<string>;
     /** Days before a deleted key is destroyed (7 to 30). Default 30. */
     deletionWindowInDays?: pulumi.Input<number>;

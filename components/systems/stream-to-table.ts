@@ -22,7 +22,7 @@ export interface StreamConsumerArgs {
     maximumRetryAttempts?: number;
     /** Records older than this go to the failure queue instead of being retried (60 to 604800 s, within retention). Default 21600. */
     maximumRecordAgeSeconds?: number;
-    /** Function settings (runtime, memory, timeout, log retention...); the code and grants are the component's. */
+    /** Function settings (runtime, memory, timeout, log retention...); the code and grants are the component's. Default: LambdaFunction's. */
     function?: Omit<LambdaFunctionArgs, "entry" | "callback" | "callbackPackages" | "grants" | "environment">;
 }
 
@@ -49,7 +49,7 @@ export interface StreamToTableArgs {
     lookupIndex?: boolean;
     /** Payload field holding the producer's event id. Default "eventId". */
     eventIdField?: string;
-    /** The consumer's event source mapping and function settings. */
+    /** The consumer's event source mapping and function settings. Default: STREAM_EVENT_SOURCE_DEFAULTS and LambdaFunction's. */
     consumer?: StreamConsumerArgs;
     /**
      * Alarm when records wait longer than this before being read, in ms (at most half the lesser of
