@@ -10,7 +10,6 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
-import * as fs from "fs";
 import type * as AuditLogger from "../../functions/audit-logger";
 import * as record from "../../functions/audit-logger/record";
 import { createHashKeyTable } from "../support/dynamo-tables";

@@ -47,6 +47,11 @@ export function childrenOf(plan: Plan, parent: PlannedResource): PlannedResource
     return plan.resources.filter((r) => r.parent === parent.urn);
 }
 
+/** Every resource below `root`, children before their own children. */
+export function descendantsOf(plan: Plan, root: PlannedResource): PlannedResource[] {
+    return childrenOf(plan, root).flatMap((child) => [child, ...descendantsOf(plan, child)]);
+}
+
 /**
  * The physical name the offline engine gives a resource Pulumi names itself (logical name, "-",
  * 7 hex characters seeded by stack, type and name) in a `record()`ed program (stack "test").

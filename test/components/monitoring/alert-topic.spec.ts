@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { AlertTopic, AlertTopicArgs, addressId } from "../../../components/monitoring/alert-topic";
 import { PolicyStatement } from "../../../components/security/policy-documents";
-import { Plan, PlannedResource } from "../../../local/plan";
-import { childrenOf, ofType, one, policyOf, record, keyPolicyOf, generated } from "../../support/pulumi-harness";
+import { Plan } from "../../../local/plan";
+import { childrenOf, ofType, one, policyOf, record, keyPolicyOf, generated, descendantsOf } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;
@@ -206,13 +206,7 @@ describe("AlertTopic", () => {
 
         it("names every descendant `alerts-<role>` and leaves nothing at the stack root", () => {
             const component = one(plan, T.alertTopic, "alerts");
-            const descendants: PlannedResource[] = [];
-            const walk = (r: PlannedResource) =>
-                childrenOf(plan, r).forEach((c) => {
-                    descendants.push(c);
-                    walk(c);
-                });
-            walk(component);
+            const descendants = descendantsOf(plan, component);
             expect(descendants.map((d) => d.name)).to.have.members([
                 "alerts-topic",
                 "alerts-topic-key",

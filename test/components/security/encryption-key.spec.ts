@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import { EncryptionKey, EncryptionKeyArgs } from "../../../components/security/encryption-key";
 import { KMS_ADMIN_ACTIONS, KMS_USE_ACTIONS, PolicyStatement, keyPolicy } from "../../../components/security/policy-documents";
 import { Plan } from "../../../local/plan";
-import { ofType, one, policyOf, record, keyPolicyOf } from "../../support/pulumi-harness";
+import { ofType, one, record, keyPolicyOf } from "../../support/pulumi-harness";
 
 const ACCOUNT = "123456789012";
 const ROOT = `arn:aws:iam::${ACCOUNT}:root`;

@@ -2,8 +2,8 @@ import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { API_MESSAGE_SCHEMA, CONSUMER_ENV } from "../../../functions/shared/contract";
 import { MessagesApi, MessagesApiArgs } from "../../../components/systems/messages-api";
-import { Plan, PlannedResource } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, childrenOf, ofType, one, record } from "../../support/pulumi-harness";
+import { Plan } from "../../../local/plan";
+import { ALERT_TOPIC_ARN, childrenOf, ofType, one, record, descendantsOf } from "../../support/pulumi-harness";
 
 const T = {
     component: "event-pipelines:index:MessagesApi",
@@ -31,9 +31,7 @@ describe("MessagesApi", () => {
             "event-pipelines:index:ApiToQueue::orders",
             "event-pipelines:index:QueueWithDlq::orders-inbox",
         ]);
-        const all: PlannedResource[] = [];
-        const walk = (r: PlannedResource) => childrenOf(plan, r).forEach((c) => (all.push(c), walk(c)));
-        walk(component);
+        const all = descendantsOf(plan, component);
         expect(all.every((d) => d.name === "orders" || d.name.startsWith("orders-"))).to.equal(true);
     });
 

@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import { AUDIT_TABLE_ENV, IMAGE_PROCESSOR_ENV } from "../../../functions/shared/contract";
 import { UploadFanOut, UploadFanOutArgs } from "../../../components/systems/upload-fan-out";
-import { Plan, PlannedResource } from "../../../local/plan";
-import { ALERT_TOPIC_ARN, childrenOf, one, policyOf, record } from "../../support/pulumi-harness";
+import { Plan } from "../../../local/plan";
+import { ALERT_TOPIC_ARN, childrenOf, one, policyOf, record, descendantsOf } from "../../support/pulumi-harness";
 import { readZip } from "../../support/zip-reader";
 
 const T = {
@@ -34,9 +34,7 @@ describe("UploadFanOut", () => {
 
     it("names every part `<name>-<role>` (or `<name>`), all below the component", () => {
         const component = one(plan, T.component, "photos");
-        const descendants: PlannedResource[] = [];
-        const walk = (r: PlannedResource) => childrenOf(plan, r).forEach((c) => (descendants.push(c), walk(c)));
-        walk(component);
+        const descendants = descendantsOf(plan, component);
         expect(descendants.every((d) => d.name === "photos" || d.name.startsWith("photos-")), descendants.map((d) => d.name).join(", ")).to.equal(true);
         expect(childrenOf(plan, component).map((c) => `${c.type}::${c.name}`).sort()).to.deep.equal([
             "event-pipelines:index:FanOutTopic::photos",
