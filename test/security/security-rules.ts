@@ -252,6 +252,17 @@ export const functionsObservable: Rule = (plan) =>
             return problems;
         });
 
+/**
+ * Every KMS key has a policy of its own, inline or as a KeyPolicy naming it: without one, KMS gives
+ * a key its default policy (the account may do kms:* on it), the policy this project never wants.
+ */
+export const keysHavePolicies: Rule = (plan) =>
+    plan.resources
+        .filter((r) => r.type === "aws:kms/key:Key")
+        .filter((k) => parsePolicy(k.inputs.policy) === undefined)
+        .filter((k) => !plan.resources.some((p) => p.type === "aws:kms/keyPolicy:KeyPolicy" && p.inputs.keyId === k.outputs.id && parsePolicy(p.inputs.policy) !== undefined))
+        .map((k) => `${k.name}: no key policy of its own (KMS would apply its default)`);
+
 export const RULES: Record<string, Rule> = {
     noWildcardActions,
     noPublicAccess,
@@ -262,4 +273,5 @@ export const RULES: Record<string, Rule> = {
     alarmsNotify,
     queuesHaveDlqs,
     functionsObservable,
+    keysHavePolicies,
 };

@@ -58,6 +58,10 @@ describe("whole-graph security", () => {
                 new aws.iam.RolePolicyAttachment("attached", { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonSQSFullAccess" });
                 new aws.cloudwatch.MetricAlarm("silent", { comparisonOperator: "GreaterThanThreshold", evaluationPeriods: 1, threshold: 1, metricName: "Errors", namespace: "AWS/Lambda", period: 60, statistic: "Sum" });
                 new aws.lambda.Function("dark", { role: role.arn, runtime: "nodejs22.x", handler: "index.handler", code: new pulumi.asset.AssetArchive({}) });
+                new aws.kms.Key("default-policy-key", {});
+                const keyed = new aws.kms.Key("keyed-key", {});
+                new aws.kms.KeyPolicy("keyed-key-policy", { keyId: keyed.id, policy: policy({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:DescribeKey", Resource: "*" }) });
+                new aws.kms.Key("inline-key", { policy: policy({ Effect: "Allow", Principal: { AWS: "arn:aws:iam::123456789012:root" }, Action: "kms:DescribeKey", Resource: "*" }) });
 
                 // Resource policies that let everyone in, and one that is scoped to its source.
                 const open = new aws.sqs.Queue("open-queue", { sqsManagedSseEnabled: true });
@@ -187,6 +191,7 @@ describe("whole-graph security", () => {
             alarmsNotify: [/silent: alarmActions missing/, /silent: okActions missing/],
             queuesHaveDlqs: [/plain-queue: neither redrives to a DLQ nor is one/],
             functionsObservable: [/dark: X-Ray tracing off/, /dark: no own log group/],
+            keysHavePolicies: [/default-policy-key: no key policy of its own/],
         };
         // What a rule must let through, so it cannot pass by flagging everything.
         const allowed: Record<string, RegExp[]> = {
@@ -194,6 +199,7 @@ describe("whole-graph security", () => {
             // A source-scoped Allow, a service principal, and the TLS denies (Deny with Principal "*").
             noPublicAccess: [/\[ScopedToSource\]/, /\[ServiceNotResource\]/, /lender-queue-policy/, /tls-bucket-policy/],
             tlsOnly: [/^lender-queue:/m, /^open-queue:/m, /^tls-bucket:/m],
+            keysHavePolicies: [/keyed-key:/, /inline-key:/],
         };
         for (const [name, rule] of Object.entries(RULES)) {
             it(`${name} reports the offending resource`, () => {
