@@ -12,6 +12,7 @@ export * from "./shared/references";
 // Building blocks, grouped by what they are.
 export * from "./security/policy-documents";
 export * from "./security/encryption-key";
+export * from "./security/statement-collector";
 export * from "./monitoring/alarms";
 export * from "./monitoring/alert-topic";
 export * from "./messaging/queue-with-dlq";

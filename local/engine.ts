@@ -297,8 +297,11 @@ export async function evaluateStack(options: StackRunOptions): Promise<Plan & { 
         program: async () => {
             // The program reads its config when it loads: load it afresh for every stack.
             delete require.cache[entry];
-            const exports = require(entry);
-            return { ...exports };
+            const exported = require(entry);
+            // As Pulumi's Node host does: a program that exports a function (`export = async () => {...}`)
+            // is that function, called and awaited, its result the stack's outputs.
+            if (typeof exported === "function") return await exported();
+            return { ...exported };
         },
     });
     const warnings = undeclared.map((k) => `Pulumi.${options.stack}.yaml sets ${k}, which Pulumi.yaml does not declare (a typo?)`);

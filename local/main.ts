@@ -21,7 +21,7 @@ function parseArgs(argv: string[]): { stack: string; configFile?: string; root?:
             return v;
         };
         if (flag === "--stack" || flag === "-s") options.stack = value();
-        else if (flag === "--config-file") options.configFile = value();
+        else if (flag === "--config-file") options.configFile = path.resolve(value());
         else if (flag === "--root") options.root = path.resolve(value());
         else throw new Error(`unknown argument ${argv[i]} (${USAGE})`);
     }
@@ -31,6 +31,8 @@ function parseArgs(argv: string[]): { stack: string; configFile?: string; root?:
 async function main(): Promise<void> {
     const started = Date.now();
     const { stack, configFile, root } = parseArgs(process.argv.slice(2));
+    // As the Pulumi CLI runs a program: from its project folder, where out/ and .build/ then go.
+    if (root) process.chdir(root);
     const plan = await evaluateStack({ stack, configFile, root });
     for (const line of formatPreview(plan)) console.log(line);
     for (const warning of plan.warnings) console.log(`warning: ${warning}`);

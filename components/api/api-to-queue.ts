@@ -44,7 +44,7 @@ export interface ApiToQueueArgs {
      */
     accountLogging?: pulumi.Resource;
     /** Changes to its alarms by role, "5xx-errors" and "4xx-rate" (threshold, periodSeconds, evaluationPeriods, datapointsToAlarm). Default: their own. */
-    alarms?: AlarmOverrides;
+    alarms?: AlarmOverrides<"5xx-errors" | "4xx-rate">;
     /**
      * Set Pulumi `protect` on what clients hold on to: the REST API (its id is in the endpoint),
      * the API key, and the access log group. Default false.

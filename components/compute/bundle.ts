@@ -55,7 +55,7 @@ const FILE_MODE = 0o100644;
 export async function bundleFunction(entry: string, options: BundleOptions = {}): Promise<Bundle> {
     const nativePackages = options.nativePackages ?? [];
     // Resolved before building, so a missing platform package fails fast, in one line.
-    const native = collectNativePackages(nativePackages, path.dirname(path.resolve(entry)), options.architecture ?? LAMBDA_DEFAULTS.architecture);
+    const native = nativeFilesFor(nativePackages, path.dirname(path.resolve(entry)), options.architecture ?? LAMBDA_DEFAULTS.architecture);
     const buildOptions: esbuild.BuildOptions & { write: false; metafile: true } = {
         entryPoints: [entry],
         bundle: true,
@@ -217,6 +217,24 @@ function readLockfile(fromDir: string): Record<string, Manifest> {
 /** The platform fields of a package npm did not install, from the lockfile (npm records them for every optional package). */
 function lockfilePlatform(name: string, lockfile: Record<string, Manifest>): Manifest | undefined {
     return lockfile[`node_modules/${name}`] ?? Object.entries(lockfile).find(([key]) => key.endsWith(`/node_modules/${name}`))?.[1];
+}
+
+/**
+ * collectNativePackages, whose one-line error also says when the other instruction set's build
+ * is installed here: setting the function's `architecture` to it is then the quicker way out.
+ */
+function nativeFilesFor(roots: string[], entryDir: string, architecture: "x86_64" | "arm64"): ReturnType<typeof collectNativePackages> {
+    try {
+        return collectNativePackages(roots, entryDir, architecture);
+    } catch (err) {
+        const other = architecture === "arm64" ? "x86_64" : "arm64";
+        try {
+            collectNativePackages(roots, entryDir, other);
+        } catch {
+            throw err;
+        }
+        throw new Error(`${(err as Error).message}; or set the function's architecture to "${other}", whose build is installed here`);
+    }
 }
 
 /** Every file below `dir` except nested node_modules (those are packages of their own), sorted. */

@@ -37,7 +37,7 @@ export interface ObjectCreatedRuleArgs {
     /** Retry policy of the target. Defaults: 3600 s maximum event age, 24 attempts. */
     retryPolicy?: { maximumEventAgeInSeconds?: number; maximumRetryAttempts?: number };
     /** Changes to its alarms by role, "failed-invocations" and "dlq-send-failures". Default: their own. */
-    alarms?: AlarmOverrides;
+    alarms?: AlarmOverrides<"failed-invocations" | "dlq-send-failures">;
     /** Days the undelivered-events queue keeps what EventBridge could not deliver (1 to 13; its own DLQ keeps 14). Default 13. */
     undeliveredRetentionDays?: number;
     /** Set Pulumi `protect` on the undelivered-events queues. Default false. */

@@ -68,7 +68,7 @@ export interface QueueWithDlqArgs {
      * "consumer-errors": threshold, periodSeconds, evaluationPeriods, datapointsToAlarm. Default:
      * each alarm's own (see components/monitoring/alarms.ts).
      */
-    alarms?: AlarmOverrides;
+    alarms?: AlarmOverrides<"dlq-depth" | "oldest-message-age" | "depth" | "consumer-errors">;
     /** Long polling of consumers that receive themselves, in seconds (0 to 20). Default 20. */
     receiveWaitTimeSeconds?: number;
     /** With encryption "kms": seconds SQS reuses a data key before asking KMS again (60 to 86400). Default 300. */
@@ -207,7 +207,8 @@ export class QueueWithDlq extends pulumi.ComponentResource implements Subscribab
      * Lets an AWS service principal (e.g. "sns.amazonaws.com", "events.amazonaws.com") send
      * messages, only on behalf of `sourceArn`, to the queue or (with `{ to: "dlq" }`, for an SNS
      * subscription's or an EventBridge target's own dead letters) to the DLQ. With a KMS key, the
-     * service may also use it for that source. Call it in the step that builds the sender.
+     * service may also use it for that source. Call it while the program runs (see StatementCollector):
+     * once the program has returned, the policy is built and a grant is refused.
      */
     allowSendFrom(service: string, sourceArn: pulumi.Input<string>, options: { to?: "queue" | "dlq" } = {}): void {
         const dlq = options.to === "dlq";

@@ -141,8 +141,12 @@ export interface AlarmOverride {
     datapointsToAlarm?: number;
 }
 
-/** Changes to a component's alarms, keyed by role: the alarm's name without the component's name and "-alarm" (e.g. "dlq-depth"). */
-export type AlarmOverrides = Record<string, AlarmOverride>;
+/**
+ * Changes to a component's alarms, keyed by role: the alarm's name without the component's name and
+ * "-alarm" (e.g. "dlq-depth"). Each component names its roles in the type, so a misspelt one fails
+ * the type check; ComponentAlarms refuses it at run time too, for JavaScript callers.
+ */
+export type AlarmOverrides<Role extends string = string> = Partial<Record<Role, AlarmOverride>>;
 
 /** The spec with the override applied, refusing values CloudWatch would reject, in one line naming the alarm. */
 export function applyAlarmOverride(spec: AlarmSpec, override: AlarmOverride | undefined, label: string): AlarmSpec {
@@ -183,7 +187,7 @@ export class ComponentAlarms {
         private readonly name: string,
         private readonly label: string,
         private readonly alertTopicArn: pulumi.Input<string>,
-        private readonly overrides: AlarmOverrides = {},
+        private readonly overrides: Record<string, AlarmOverride | undefined> = {},
     ) {}
 
     add(spec: AlarmSpec): aws.cloudwatch.MetricAlarm {

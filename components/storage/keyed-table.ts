@@ -15,7 +15,7 @@ export interface KeyedTableArgs {
     /** ARN of the topic its write-throttle alarm reports to (an AlertTopic's `arn`). Default: no alarm. */
     alertTopicArn?: pulumi.Input<string>;
     /** Changes to its alarm, role "write-throttles" (threshold, periodSeconds, evaluationPeriods, datapointsToAlarm). Default: its own. */
-    alarms?: AlarmOverrides;
+    alarms?: AlarmOverrides<"write-throttles">;
     /** Set Pulumi `protect` and DynamoDB deletion protection on the table. Default false. */
     protect?: boolean;
 }

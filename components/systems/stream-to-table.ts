@@ -61,7 +61,7 @@ export interface StreamToTableArgs {
      * "write-throttles" and "index-write-throttles": threshold, periodSeconds, evaluationPeriods,
      * datapointsToAlarm. Default: each alarm's own. (The failure queue's are its QueueWithDlq's.)
      */
-    alarms?: AlarmOverrides;
+    alarms?: AlarmOverrides<"iterator-age" | "consumer-errors" | "consumer-throttles" | "write-throttles" | "index-write-throttles">;
     /** Set Pulumi `protect` (and DynamoDB deletion protection) on stream, tables, key and queues. Default false. */
     protect?: boolean;
 }

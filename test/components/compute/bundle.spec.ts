@@ -346,7 +346,7 @@ describe("bundleFunction with nativePackages", () => {
             message = (err as Error).message;
         }
         expect(message).to.equal(
-            "bundleFunction: sharp on Lambda arm64 (linux-arm64, glibc) needs @img/sharp-libvips-linux-arm64, @img/sharp-linux-arm64, not installed on this machine; install with: npm install --os=linux --cpu=arm64 --libc=glibc sharp",
+            `bundleFunction: sharp on Lambda arm64 (linux-arm64, glibc) needs @img/sharp-libvips-linux-arm64, @img/sharp-linux-arm64, not installed on this machine; install with: npm install --os=linux --cpu=arm64 --libc=glibc sharp; or set the function's architecture to "x86_64", whose build is installed here`,
         );
     });
 
@@ -416,7 +416,7 @@ describe("bundleFunction with nativePackages", () => {
                 message = (err as Error).message;
             }
             expect(message).to.equal(
-                "bundleFunction: fake-native on Lambda arm64 (linux-arm64, glibc) needs fake-native-linux-arm64, not installed on this machine; install with: npm install --os=linux --cpu=arm64 --libc=glibc fake-native",
+                `bundleFunction: fake-native on Lambda arm64 (linux-arm64, glibc) needs fake-native-linux-arm64, not installed on this machine; install with: npm install --os=linux --cpu=arm64 --libc=glibc fake-native; or set the function's architecture to "x86_64", whose build is installed here`,
             );
         });
 

@@ -223,6 +223,13 @@ describe("QueueWithDlq", () => {
             expect(alarm("orders-oldest-message-age-alarm")).to.not.have.property("datapointsToAlarm");
         });
 
+        it("types its alarm roles, so a misspelt one fails the type check", () => {
+            const misspelt = () =>
+                // @ts-expect-error "dlq-dept" is not one of QueueWithDlq's alarm roles.
+                new QueueWithDlq("typed", { alertTopicArn: ALERT_TOPIC_ARN, alarms: { "dlq-dept": { threshold: 2 } } });
+            expect(misspelt).to.be.a("function");
+        });
+
         it("refuses a wait SQS would not take and an alarm role it does not have", async () => {
             expect(() => new QueueWithDlq("bad", { alertTopicArn: ALERT_TOPIC_ARN, receiveWaitTimeSeconds: 21 })).to.throw(
                 'QueueWithDlq "bad": receiveWaitTimeSeconds = 21: expected an integer from 0 to 20',

@@ -1,0 +1,49 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { REPO_ROOT, evaluateStack } from "../../local/engine";
+
+// evaluateStack runs a project as Pulumi's Node host runs it: the module, or the function it exports.
+describe("local/engine: evaluateStack", () => {
+    // Inside the repository, so the project resolves this repository's packages.
+    const project = path.join(REPO_ROOT, ".build", "engine-spec-project");
+    const components = JSON.stringify(path.join(REPO_ROOT, "components"));
+
+    before(() => {
+        fs.rmSync(project, { recursive: true, force: true });
+        fs.mkdirSync(project, { recursive: true });
+        fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: engine-spec\nruntime: nodejs\nmain: index.ts\n");
+        fs.writeFileSync(path.join(project, "Pulumi.test.yaml"), "config:\n  aws:region: eu-west-1\n");
+    });
+    after(() => fs.rmSync(project, { recursive: true, force: true }));
+
+    it("calls and awaits a program that exports an async function, its result the stack's outputs", async () => {
+        fs.writeFileSync(
+            path.join(project, "index.ts"),
+            `import { FanOutTopic, QueueWithDlq } from ${components};
+export = async () => {
+    const queue = new QueueWithDlq("late", { alertTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts" });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const topic = new FanOutTopic("late-events", { subscribers: { late: { queue } } });
+    return { topicArn: topic.arn };
+};
+`,
+        );
+        const plan = await evaluateStack({ root: project, stack: "test" });
+        expect(plan.resources.filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription").map((r) => r.name)).to.deep.equal(["late-events-late-subscription"]);
+        expect(plan.outputs.topicArn).to.match(/^arn:aws:sns:eu-west-1:123456789012:late-events-topic-sns-[0-9a-f]{7}$/);
+        const queuePolicy = JSON.parse(plan.resources.find((r) => r.name === "late-queue-policy")!.inputs.policy as string);
+        expect(queuePolicy.Statement.map((s: { Sid: string }) => s.Sid)).to.deep.equal(["DenyInsecureTransport", "AllowSend1"]);
+    });
+
+    it("takes the exports of a program that is a module body", async () => {
+        fs.writeFileSync(
+            path.join(project, "index.ts"),
+            `import { QueueWithDlq } from ${components};
+export const url = new QueueWithDlq("plain", { alertTopicArn: "arn:aws:sns:eu-west-1:123456789012:alerts" }).url;
+`,
+        );
+        const plan = await evaluateStack({ root: project, stack: "test" });
+        expect(plan.outputs.url).to.match(/^https:\/\/sqs\.eu-west-1\.amazonaws\.com\/123456789012\/plain-queue-[0-9a-f]{7}$/);
+    });
+});
