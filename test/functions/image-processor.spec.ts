@@ -491,6 +491,35 @@ describe("image-processor", () => {
             expect(churning.logs.find((l) => l.level === "ERROR")?.error).to.match(/^Error: s3:\/\/uploads\/photos\/a\.gif changed 5 times while its thumbnail was written; the message will be retried$/);
         });
 
+        it("tells versions apart by ETag where the bucket has no versioning, rendering again when it changed", async () => {
+            let etag = 1;
+            mock.on(GetObjectCommand).callsFake(() => ({ ...body("small.gif"), ETag: `"etag-${etag}"` }));
+            mock.on(HeadObjectCommand).callsFake(() => ({ ETag: `"etag-${etag < 2 ? ++etag : etag}"` }));
+            mock.on(PutObjectCommand).resolves({});
+            const { response } = await invoke(makeHandler(s3), upload("m1", "photos/a.gif", 5));
+            expect(response.batchItemFailures).to.deep.equal([]);
+            expect(mock.commandCalls(GetObjectCommand)).to.have.length(2);
+            expect(JSON.parse(String(mock.commandCalls(PutObjectCommand)[3].args[0].input.Body)).source.etag).to.equal("etag-2");
+        });
+
+        it("keeps what it wrote when the key is deleted before it looks again (a 404 is no retry)", async () => {
+            mock.on(GetObjectCommand).callsFake(() => ({ ...body("small.gif"), VersionId: "v1" }));
+            mock.on(HeadObjectCommand).rejects(s3Error("NotFound", 404));
+            mock.on(PutObjectCommand).resolves({});
+            const { response, logs } = await invoke(makeHandler(s3), upload("m1", "photos/a.gif", 5, "v1"));
+            expect(response.batchItemFailures).to.deep.equal([]);
+            expect(logs.map((l) => l.message)).to.deep.equal(["thumbnail written"]);
+            expect(mock.commandCalls(GetObjectCommand)).to.have.length(1);
+        });
+
+        it("fails the item, for SQS to retry, when asking which version is current fails otherwise", async () => {
+            mock.on(GetObjectCommand).callsFake(() => ({ ...body("small.gif"), VersionId: "v1" }));
+            mock.on(HeadObjectCommand).rejects(s3Error("SlowDown", 503));
+            mock.on(PutObjectCommand).resolves({});
+            const { response } = await invoke(makeHandler(s3), upload("m1", "photos/a.gif", 5, "v1"), upload("ok", "photos/b.txt"));
+            expect(failures(response)).to.deep.equal(["m1"]);
+        });
+
         it("fails the item on throttling, a 5xx or a denied write, and only that item", async () => {
             mock.on(GetObjectCommand, { Key: "photos/slow.jpg" }).rejects(s3Error("SlowDown", 503));
             mock.on(GetObjectCommand, { Key: "photos/broken.jpg" }).rejects(s3Error("InternalError", 500));

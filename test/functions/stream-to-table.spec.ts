@@ -318,6 +318,22 @@ describe("stream-to-table", () => {
             );
             const exactly38 = mod.decodeRecord(kinesisRecord(2, b64(`{"v": ${"1".repeat(38)}}`)), "eventId", { now: at });
             expect(exactly38.kind).to.equal("item");
+            const reason = (text: string) => {
+                const d = mod.decodeRecord(kinesisRecord(3, b64(`{"v": ${text}}`)), "eventId", { now: at });
+                return d.kind === "reject" ? d.reject.reason : undefined;
+            };
+            // Digits that are significant: leading and trailing zeros are not, those after the point are.
+            expect(reason(`${"1".repeat(38)}00000`)).to.equal(undefined);
+            expect(reason("0.000123456789012345678901234567890123456780")).to.equal(undefined);
+            expect(reason(`0.${"1".repeat(39)}`)).to.match(/has 39 significant digits/);
+            // The range, at its edges, for numbers too long for a double (stored as sent).
+            const long = "1.2345678901234567890123";
+            expect(reason(`${long}e125`)).to.equal(undefined);
+            expect(reason(`${long}e126`)).to.match(/is outside DynamoDB's range/);
+            expect(reason(`${long}e-130`)).to.equal(undefined);
+            expect(reason(`${long}e-131`)).to.match(/is outside DynamoDB's range/);
+            expect(reason(`0.0${long.replace(".", "")}e-128`)).to.equal(undefined);
+            expect(reason(`0.0${long.replace(".", "")}e-129`)).to.match(/is outside DynamoDB's range/);
         });
 
         it("rejects an item above 400 KB, cutting (and flagging) rawData so the reject itself fits", () => {

@@ -1,7 +1,10 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
 import { REPO_ROOT, evaluateStack } from "../../local/engine";
+import { one, record } from "../support/pulumi-harness";
 
 // evaluateStack runs a project as Pulumi's Node host runs it: the module, or the function it exports.
 describe("local/engine: evaluateStack", () => {
@@ -45,5 +48,47 @@ export const url = new QueueWithDlq("plain", { alertTopicArn: "arn:aws:sns:eu-we
         );
         const plan = await evaluateStack({ root: project, stack: "test" });
         expect(plan.outputs.url).to.match(/^https:\/\/sqs\.eu-west-1\.amazonaws\.com\/123456789012\/plain-queue-[0-9a-f]{7}$/);
+    });
+});
+
+// The alias URNs the plan records must be the engine's, or the migration spec proves nothing.
+describe("local/engine: alias URNs, as the Pulumi engine derives them", () => {
+    const URN = "urn:pulumi:test::event-pipelines::";
+    const Q = "aws:sqs/queue:Queue";
+
+    it("a resource at the stack root renamed: no stack type in the alias", async () => {
+        const plan = await record(() => void new aws.sqs.Queue("new-queue", {}, { aliases: [{ name: "old-queue" }] }));
+        expect(one(plan, Q, "new-queue").aliases).to.deep.equal([`${URN}${Q}::old-queue`]);
+    });
+
+    it("a component renamed: its children follow, renamed with it when named after it, kept when not", async () => {
+        const plan = await record(() => {
+            const parent = new pulumi.ComponentResource("test:index:Box", "new-box", {}, { aliases: [{ name: "old-box" }] });
+            new aws.sqs.Queue("new-box-queue", {}, { parent });
+            new aws.sqs.Queue("shared", {}, { parent });
+        });
+        expect(one(plan, Q, "new-box-queue").aliases).to.deep.equal([`${URN}test:index:Box$${Q}::old-box-queue`]);
+        expect(one(plan, Q, "shared").aliases).to.deep.equal([`${URN}test:index:Box$${Q}::shared`]);
+    });
+
+    it("a child with an alias of its own under an aliased parent: its own, and both under the parent's alias", async () => {
+        const plan = await record(() => {
+            const parent = new pulumi.ComponentResource("test:index:Box", "box", {}, { aliases: [{ name: "crate" }] });
+            new aws.sqs.Queue("box-new", {}, { parent, aliases: [{ name: "box-old" }] });
+        });
+        expect(one(plan, Q, "box-new").aliases).to.have.members([
+            `${URN}test:index:Box$${Q}::box-old`,
+            `${URN}test:index:Box$${Q}::crate-new`,
+            `${URN}test:index:Box$${Q}::crate-old`,
+        ]);
+    });
+
+    it("an alias naming another parent, or none", async () => {
+        const plan = await record(() => {
+            const before = new pulumi.ComponentResource("test:index:Before", "before", {});
+            const after = new pulumi.ComponentResource("test:index:After", "after", {});
+            new aws.sqs.Queue("moved", {}, { parent: after, aliases: [{ parent: before }, { parent: pulumi.rootStackResource }] });
+        });
+        expect(one(plan, Q, "moved").aliases).to.deep.equal([`${URN}test:index:Before$${Q}::moved`, `${URN}${Q}::moved`]);
     });
 });

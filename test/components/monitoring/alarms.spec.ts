@@ -168,6 +168,14 @@ describe("alarms", () => {
             });
         });
 
+        it("take what CloudWatch takes at its bounds: a fractional threshold, 10 s, 30 s, a day, 100 periods", () => {
+            expect(applyAlarmOverride(spec, { threshold: 0.05 }, "X").threshold).to.equal(0.05);
+            for (const periodSeconds of [10, 30, 60, 86_400]) expect(applyAlarmOverride(spec, { periodSeconds }, "X").periodSeconds).to.equal(periodSeconds);
+            expect(applyAlarmOverride(spec, { evaluationPeriods: 100, datapointsToAlarm: 100 }, "X")).to.deep.include({ evaluationPeriods: 100, datapointsToAlarm: 100 });
+            expect(() => applyAlarmOverride(spec, { periodSeconds: 86_460 }, "X")).to.throw(/periodSeconds = 86460/);
+            expect(() => applyAlarmOverride(spec, { evaluationPeriods: 101 }, "X")).to.throw(/evaluationPeriods = 101: expected an integer from 1 to 100/);
+        });
+
         it("refuse what CloudWatch would, in one line naming the component and the alarm", () => {
             expect(() => applyAlarmOverride(spec, { periodSeconds: 45 }, 'QueueWithDlq "orders"')).to.throw(
                 'QueueWithDlq "orders": alarms["dlq-depth"].periodSeconds = 45: expected 10, 30 or a multiple of 60 up to 86400',

@@ -48,6 +48,33 @@ describe("StatementCollector", () => {
         );
     });
 
+    it("keeps the first reason it was sealed for", () => {
+        const statements = new StatementCollector<string>(OWNER);
+        statements.seal("the first reason");
+        statements.seal("a second one");
+        expect(() => statements.add("late")).to.throw(/\(the first reason\)/);
+    });
+
+    it("builds the policy when the program fails too, so no registration waits for good", async () => {
+        let statements!: StatementCollector<string>;
+        const failure = await evaluate({
+            project: "event-pipelines",
+            stack: "test",
+            config: { "aws:region": "us-east-1" },
+            sealGrantsOnReturn: false,
+            program: async () => {
+                statements = new StatementCollector<string>(OWNER);
+                await Promise.resolve();
+                throw new Error("the program failed");
+            },
+        }).then(
+            () => undefined,
+            (err: Error) => err,
+        );
+        expect(failure?.message).to.equal("the program failed");
+        expect(statements.sealed).to.equal(true);
+    });
+
     describe("the deployed policies do not depend on how the program awaits before granting", () => {
         // new QueueWithDlq(...), then a wait, then new FanOutTopic(...) subscribing it: SNS gets send
         // rights on the queue and its DLQ, and use of the queue's key, whatever the wait was.

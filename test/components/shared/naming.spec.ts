@@ -27,6 +27,7 @@ describe("naming", () => {
             expect(nameProblem("aws:sqs/queue:Queue", "q".repeat(81))).to.equal("is 81 characters, above the 80 SQS queue names allow");
             expect(nameProblem("aws:sqs/queue:Queue", "q".repeat(80))).to.equal(undefined);
             expect(nameProblem("aws:dynamodb/table:Table", "ab")).to.equal("is 2 characters, below the 3 DynamoDB table names need");
+            expect(nameProblem("aws:dynamodb/table:Table", "abc")).to.equal(undefined);
             expect(nameProblem("aws:s3/bucket:Bucket", "Uploads_bucket")).to.equal("has characters S3 bucket names refuse (allowed: lower-case letters, digits, . and -)");
             expect(() => nameProblem("aws:ec2/vpc:Vpc", "x")).to.throw("naming: no name rule for aws:ec2/vpc:Vpc");
         });

@@ -62,6 +62,15 @@ describe("MessagesApi", () => {
         expect(custom.outputs.apiKeyId).to.equal(one(custom, "aws:apigateway/apiKey:ApiKey", "orders-api-key").outputs.id);
     });
 
+    it("gives every part its own aliases", async () => {
+        const old = (name: string) => [{ name, parent: pulumi.rootStackResource }];
+        const aliased = await build({ manageAccountLogging: true, partAliases: { inbox: old("old-inbox"), api: old("old-api"), accountLogging: old("old-account") } });
+        const urn = (type: string, name: string) => `urn:pulumi:test::event-pipelines::event-pipelines:index:${type}::${name}`;
+        expect(one(aliased, "event-pipelines:index:QueueWithDlq", "orders-inbox").aliases).to.deep.equal([urn("QueueWithDlq", "old-inbox")]);
+        expect(one(aliased, "event-pipelines:index:ApiToQueue", "orders").aliases).to.deep.equal([urn("ApiToQueue", "old-api")]);
+        expect(one(aliased, "event-pipelines:index:ApiGatewayAccount", "orders-gateway-account").aliases).to.deep.equal([urn("ApiGatewayAccount", "old-account")]);
+    });
+
     it("gives each part the aliases it is handed", async () => {
         const aliased = await build({ partAliases: { inbox: [{ name: "api", parent: pulumi.rootStackResource }] } });
         expect(one(aliased, "event-pipelines:index:QueueWithDlq", "orders-inbox").aliases).to.deep.equal([

@@ -111,6 +111,20 @@ describe("UploadFanOut", () => {
         expect(statementsOn(custom, "photos-images-consumer-policy", "s3").pop()).to.deep.equal({ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${arn}/derived/*`] });
     });
 
+    it("gives every part its own aliases", async () => {
+        const parts = ["bucket", "rule", "topic", "images", "audit", "auditRecords"] as const;
+        const partAliases = Object.fromEntries(parts.map((p) => [p, [{ name: `old-${p}`, parent: pulumi.rootStackResource }]]));
+        const aliased = await build({ partAliases });
+        const component = (type: string, name: string) => one(aliased, `event-pipelines:index:${type}`, name).aliases;
+        const urn = (type: string, p: string) => `urn:pulumi:test::event-pipelines::event-pipelines:index:${type}::old-${p}`;
+        expect(component("SecureBucket", "photos")).to.deep.equal([urn("SecureBucket", "bucket")]);
+        expect(component("ObjectCreatedRule", "photos-created")).to.deep.equal([urn("ObjectCreatedRule", "rule")]);
+        expect(component("FanOutTopic", "photos")).to.deep.equal([urn("FanOutTopic", "topic")]);
+        expect(component("QueueWithDlq", "photos-images")).to.deep.equal([urn("QueueWithDlq", "images")]);
+        expect(component("QueueWithDlq", "photos-audit")).to.deep.equal([urn("QueueWithDlq", "audit")]);
+        expect(component("KeyedTable", "photos-audit-records")).to.deep.equal([urn("KeyedTable", "auditRecords")]);
+    });
+
     it("gives each part the aliases it is handed, and leaves the others alone", async () => {
         const aliased = await build({ partAliases: { images: [{ name: "images", parent: pulumi.rootStackResource }] } });
         const images = one(aliased, T.queue, "photos-images");

@@ -28,6 +28,7 @@ describe("functions/shared/contract", () => {
             expect(contract.eventKey("a#b", "c")).to.equal("a%23b#c");
             expect(contract.eventKey("a", "b#c")).to.equal("a#b#c");
             expect(contract.eventKey("100%", "x")).to.equal("100%25#x");
+            expect(contract.eventKey("a#b#c", "x")).to.equal("a%23b%23c#x");
             // Distinct pairs, distinct keys: the cases a plain join would confuse.
             const pairs: [string, string][] = [["a#b", "c"], ["a", "b#c"], ["a%23b", "c"], ["", "a#b#c"], ["a%", "23b#c"]];
             expect(new Set(pairs.map(([s, id]) => contract.eventKey(s, id))).size).to.equal(pairs.length);
