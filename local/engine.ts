@@ -117,23 +117,21 @@ export async function evaluate(options: EvaluateOptions): Promise<Plan> {
     }
 }
 
+/** The URN the engine gives a resource of `type` named `name` under `parentUrn`: its type qualified by every ancestor's type below the stack. */
+function urnOf(parentUrn: string | undefined, type: string, name: string, stack: string, project: string): string {
+    const parentType = parentUrn ? parentUrn.split("::")[2] : undefined;
+    const qualified = !parentType || parentType === "pulumi:pulumi:Stack" ? type : `${parentType}$${type}`;
+    return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
 /**
  * The mock monitor qualifies a URN's type with the direct parent's type only; the engine uses the
  * whole chain of ancestor types below the stack. Rewrite them so plan.json matches `pulumi preview`.
  */
 function withRealUrns(resources: Recorded[], stack: string, project: string): PlannedResource[] {
-    const byUrn = new Map(resources.map((r) => [r.urn, r]));
-    const qualified = new Map<string, string>();
-    const qualify = (r: Recorded): string => {
-        let q = qualified.get(r.urn);
-        if (q === undefined) {
-            const parent = r.parent ? byUrn.get(r.parent) : undefined;
-            q = !parent || parent.type === "pulumi:pulumi:Stack" ? r.type : `${qualify(parent)}$${r.type}`;
-            qualified.set(r.urn, q);
-        }
-        return q;
-    };
-    const real = new Map(resources.map((r) => [r.urn, `${r.urn.split("::").slice(0, 2).join("::")}::${qualify(r)}::${r.name}`]));
+    const real = new Map<string, string>();
+    // Registration order puts parents first.
+    for (const r of resources) real.set(r.urn, urnOf(r.parent && real.get(r.parent), r.type, r.name, stack, project));
     const map = (urn: string) => real.get(urn) ?? urn;
     const aliases = engineAliases(resources, map, stack, project);
     return resources.map(({ aliasSpecs: _specs, ...r }) => {
@@ -153,15 +151,10 @@ function withRealUrns(resources: Recorded[], stack: string, project: string): Pl
 function engineAliases(resources: Recorded[], realUrn: (mockUrn: string) => string, stack: string, project: string): Map<string, string[]> {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const out = new Map<string, string[]>();
-    const urnOf = (parentUrn: string | undefined, type: string, name: string, s = stack, p = project) => {
-        const parentType = parentUrn ? parentUrn.split("::")[2] : undefined;
-        const qualified = !parentType || parentType === "pulumi:pulumi:Stack" ? type : `${parentType}$${type}`;
-        return `urn:pulumi:${s}::${p}::${qualified}::${name}`;
-    };
     const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
     const typeOf = (urn: string) => urn.split("::")[2].split("$").pop()!;
     const inherited = (childType: string, childName: string, parentName: string, parentAlias: string) =>
-        urnOf(parentAlias, childType, childName.startsWith(parentName) ? nameOf(parentAlias) + childName.slice(parentName.length) : childName);
+        urnOf(parentAlias, childType, childName.startsWith(parentName) ? nameOf(parentAlias) + childName.slice(parentName.length) : childName, stack, project);
     // Registration order puts parents first.
     for (const r of resources) {
         const parent = r.parent ? byUrn.get(r.parent) : undefined;

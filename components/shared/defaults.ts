@@ -42,6 +42,15 @@ export const LAMBDA_DEFAULTS = {
     runtimeProvided: ["@aws-sdk/client-*"],
 } as const;
 
+/** UploadFanOut's image processor, which decodes whole images and so needs more than LAMBDA_DEFAULTS. */
+export const IMAGE_PROCESSOR_DEFAULTS = {
+    memorySizeMb: 1024,
+    /** The least timeout it gets: a batch decodes one image at a time. */
+    minTimeoutSeconds: 60,
+    /** sharp ships in its archive with the linux-x64 build this package installs. */
+    architecture: "x86_64" as const,
+} as const;
+
 export const KINESIS_DEFAULTS = {
     /** ON_DEMAND scales by itself; PROVISIONED with one shard is the seed's dev setup. */
     streamMode: "ON_DEMAND" as "ON_DEMAND" | "PROVISIONED",

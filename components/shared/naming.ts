@@ -28,14 +28,15 @@ export const AUTONAME_SUFFIX_LENGTH = 8;
 export const NAME_PREFIX_SUFFIX_LENGTH = 26;
 
 const LETTERS_DIGITS_DASH_UNDERSCORE = { pattern: /^[A-Za-z0-9_-]+$/, characters: "letters, digits, - and _" };
+const IAM_NAME_CHARACTERS = { pattern: /^[\w+=,.@-]+$/, characters: "letters, digits and + = , . @ _ -" };
 
 /** AWS's limits (from each service's API reference) for the types these components name. */
 export const NAME_RULES: Readonly<Record<string, NameRule>> = {
     "aws:sqs/queue:Queue": { what: "SQS queue name", field: "name", minLength: 1, maxLength: 80, ...LETTERS_DIGITS_DASH_UNDERSCORE },
     "aws:sns/topic:Topic": { what: "SNS topic name", field: "name", minLength: 1, maxLength: 256, ...LETTERS_DIGITS_DASH_UNDERSCORE },
     "aws:lambda/function:Function": { what: "Lambda function name", field: "name", minLength: 1, maxLength: 64, ...LETTERS_DIGITS_DASH_UNDERSCORE },
-    "aws:iam/role:Role": { what: "IAM role name", field: "name", minLength: 1, maxLength: 64, pattern: /^[\w+=,.@-]+$/, characters: "letters, digits and + = , . @ _ -" },
-    "aws:iam/rolePolicy:RolePolicy": { what: "IAM inline policy name", field: "name", minLength: 1, maxLength: 128, pattern: /^[\w+=,.@-]+$/, characters: "letters, digits and + = , . @ _ -" },
+    "aws:iam/role:Role": { what: "IAM role name", field: "name", minLength: 1, maxLength: 64, ...IAM_NAME_CHARACTERS },
+    "aws:iam/rolePolicy:RolePolicy": { what: "IAM inline policy name", field: "name", minLength: 1, maxLength: 128, ...IAM_NAME_CHARACTERS },
     "aws:cloudwatch/eventRule:EventRule": { what: "EventBridge rule name", field: "name", minLength: 1, maxLength: 64, pattern: /^[A-Za-z0-9._-]+$/, characters: "letters, digits, . _ and -" },
     "aws:cloudwatch/metricAlarm:MetricAlarm": { what: "CloudWatch alarm name", field: "name", minLength: 1, maxLength: 255, pattern: /^[^\u0000-\u001f]+$/, characters: "printable characters" },
     "aws:cloudwatch/logGroup:LogGroup": { what: "log group name", field: "name", minLength: 1, maxLength: 512, pattern: /^[A-Za-z0-9._\-/#]+$/, characters: "letters, digits and . _ - / #" },

@@ -14,7 +14,7 @@ import { FanOutTopic } from "../messaging/fan-out-topic";
 import { anyCaseSuffixes } from "../messaging/filter-policies";
 import { ObjectCreatedRule } from "../messaging/object-created-rule";
 import { ConsumerSettings, QueueConsumerArgs, QueueSettings, QueueWithDlq, QueueWithDlqArgs } from "../messaging/queue-with-dlq";
-import { LAMBDA_DEFAULTS } from "../shared/defaults";
+import { IMAGE_PROCESSOR_DEFAULTS, LAMBDA_DEFAULTS } from "../shared/defaults";
 import { KeyedTable } from "../storage/keyed-table";
 import { SecureBucket, SecureBucketArgs } from "../storage/secure-bucket";
 
@@ -101,9 +101,9 @@ export class UploadFanOut extends pulumi.ComponentResource {
                     ...functions,
                     entry: functionEntry("image-processor"),
                     nativePackages: ["sharp"],
-                    architecture: "x86_64",
-                    memorySizeMb: image.memorySizeMb ?? 1024,
-                    timeoutSeconds: image.timeoutSeconds ?? Math.max(functions.timeoutSeconds ?? LAMBDA_DEFAULTS.timeoutSeconds, 60),
+                    architecture: IMAGE_PROCESSOR_DEFAULTS.architecture,
+                    memorySizeMb: image.memorySizeMb ?? IMAGE_PROCESSOR_DEFAULTS.memorySizeMb,
+                    timeoutSeconds: image.timeoutSeconds ?? Math.max(functions.timeoutSeconds ?? LAMBDA_DEFAULTS.timeoutSeconds, IMAGE_PROCESSOR_DEFAULTS.minTimeoutSeconds),
                     environment: imageEnv,
                     grants: [
                         // Reads a key's current version; writes only under the derived prefix the rule ignores.

@@ -84,16 +84,21 @@ export function dedupeByKey(units: readonly PutUnit[]): PutUnit[] {
  * overwrite an earlier one; the handler names these keys in a WARN line so the producer can be found.
  */
 export function payloadConflicts(units: readonly PutUnit[]): string[] {
-    const seen = new Map<string, string>();
-    const conflicts = new Set<string>();
+    const byKey = new Map<string, PutUnit[]>();
     for (const unit of units) {
         if (unit.kind !== "item") continue;
-        const payload = JSON.stringify(unit.item.payload);
-        const earlier = seen.get(unit.key);
-        if (earlier !== undefined && earlier !== payload) conflicts.add(unit.key);
-        seen.set(unit.key, payload);
+        const same = byKey.get(unit.key);
+        if (same) same.push(unit);
+        else byKey.set(unit.key, [unit]);
     }
-    return [...conflicts];
+    // Only keys sent more than once have payloads to compare: most batches serialize nothing.
+    const conflicts: string[] = [];
+    for (const [key, same] of byKey) {
+        if (same.length < 2) continue;
+        const payloads = same.map((unit) => JSON.stringify(unit.item.payload));
+        if (payloads.some((p) => p !== payloads[0])) conflicts.push(key);
+    }
+    return conflicts;
 }
 
 /** Consecutive slices of at most `size`. */
