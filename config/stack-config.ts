@@ -11,7 +11,9 @@ import {
     LOG_RETENTION_DAYS,
     S3_LIMITS,
     SQS_LIMITS,
+    STREAM_TO_TABLE_DEFAULTS,
 } from "../components/shared/defaults";
+import { NAME_RULES } from "../components/shared/naming";
 import { InvalidArgument } from "../components/shared/validation";
 import { IMAGE_PROCESSOR_LIMITS } from "../functions/shared/contract";
 
@@ -91,11 +93,18 @@ function oneOf<T extends string | number>(allowed: readonly T[]): Reader<T> {
     };
 }
 
-/** A physical name, or "" for one Pulumi generates (unique per stack, so stacks sharing an account never collide). */
-function resourceName(pattern: RegExp, expected: string): Reader<string | undefined> {
+/**
+ * A physical name AWS accepts for `type` (NAME_RULES), `reserved` characters shorter where a
+ * component derives a longer name from it; or "" for one Pulumi generates (unique per stack, so
+ * stacks sharing an account never collide).
+ */
+function resourceName(type: string, reserved?: { characters: number; why: string }): Reader<string | undefined> {
+    const rule = NAME_RULES[type];
+    const maxLength = rule.maxLength - (reserved?.characters ?? 0);
+    const expected = `${rule.minLength} to ${maxLength} ${rule.characters}${reserved ? ` (${reserved.why})` : ""}, or "" for a generated name`;
     return (key, raw) => {
         if (raw === "") return undefined;
-        if (!pattern.test(raw)) throw new ConfigError(key, raw, `${expected}, or "" for a generated name`);
+        if (raw.length < rule.minLength || raw.length > maxLength || !rule.pattern.test(raw)) throw new ConfigError(key, raw, expected);
         return raw;
     };
 }
@@ -140,8 +149,11 @@ const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     lambdaMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
     lambdaTimeoutSeconds: integer(LAMBDA_LIMITS.timeoutSeconds),
     kmsKeyDeletionWindowDays: integer(KMS_LIMITS.deletionWindowInDays),
-    eventStreamName: resourceName(/^[a-zA-Z0-9_.-]{1,128}$/, "1 to 128 letters, digits, _ . or -"),
-    eventTableName: resourceName(/^[a-zA-Z0-9_.-]{3,246}$/, "3 to 246 letters, digits, _ . or - (the rejects table adds 8)"),
+    eventStreamName: resourceName("aws:kinesis/stream:Stream"),
+    eventTableName: resourceName("aws:dynamodb/table:Table", {
+        characters: STREAM_TO_TABLE_DEFAULTS.rejectsTableSuffix.length,
+        why: `the rejects table adds "${STREAM_TO_TABLE_DEFAULTS.rejectsTableSuffix}"`,
+    }),
     eventStreamMode: oneOf(["ON_DEMAND", "PROVISIONED"] as const),
     eventStreamShardCount: integer(KINESIS_LIMITS.shardCount),
     eventStreamRetentionHours: integer(KINESIS_LIMITS.retentionHours),

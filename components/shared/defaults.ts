@@ -81,6 +81,12 @@ export const S3_LIMITS = {
     lifecycleDays: [0, 36_500],
 } as const;
 
+/** StreamToTable's tables. */
+export const STREAM_TO_TABLE_DEFAULTS = {
+    /** What names the rejects table after an explicit events-table name: `<tableName>Rejected`. */
+    rejectsTableSuffix: "Rejected",
+} as const;
+
 export const DYNAMODB_DEFAULTS = {
     billingMode: "PAY_PER_REQUEST",
     pointInTimeRecovery: true,

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AlarmOverrides, ComponentAlarms, functionErrorsAlarm, functionThrottlesAlarm, streamIteratorAgeAlarm, tableWriteThrottlesAlarm } from "../monitoring/alarms";
-import { KINESIS_DEFAULTS, KINESIS_LIMITS, STREAM_EVENT_SOURCE_DEFAULTS } from "../shared/defaults";
+import { KINESIS_DEFAULTS, KINESIS_LIMITS, STREAM_EVENT_SOURCE_DEFAULTS, STREAM_TO_TABLE_DEFAULTS } from "../shared/defaults";
 import { EncryptionKey } from "../security/encryption-key";
 import { LambdaFunction, LambdaFunctionArgs, functionEntry } from "../compute/lambda-function";
 import { QueueWithDlq } from "../messaging/queue-with-dlq";
@@ -263,7 +263,7 @@ export function resolveStreamSettings(name: string, args: StreamToTableArgs) {
         label,
         streamName: explicitName(label, "aws:kinesis/stream:Stream", args.streamName, "streamName"),
         tableName: explicitName(label, "aws:dynamodb/table:Table", args.tableName, "tableName"),
-        rejectsTableName: explicitName(label, "aws:dynamodb/table:Table", args.rejectsTableName ?? (args.tableName ? `${args.tableName}Rejected` : undefined), "rejectsTableName"),
+        rejectsTableName: explicitName(label, "aws:dynamodb/table:Table", args.rejectsTableName ?? (args.tableName ? `${args.tableName}${STREAM_TO_TABLE_DEFAULTS.rejectsTableSuffix}` : undefined), "rejectsTableName"),
         streamMode: args.streamMode ?? KINESIS_DEFAULTS.streamMode,
         shardCount: args.shardCount ?? KINESIS_DEFAULTS.shardCount,
         retentionHours,

@@ -76,6 +76,10 @@ describe("stack config", () => {
         }
     });
 
+    it("accepts an events-table name whose rejects table, <name>Rejected, is DynamoDB's longest (255)", () => {
+        expect(parse({ eventTableName: "t".repeat(247) }).eventTableName).to.have.length(247);
+    });
+
     it("accepts the Pulumi.yaml defaults", () => {
         const declared = readProject(REPO_ROOT).config;
         const text = (v: unknown) => (typeof v === "object" ? JSON.stringify(v) : String(v));
@@ -133,7 +137,9 @@ describe("stack config", () => {
         [{ apiQuotaPeriod: "YEAR" }, 'Invalid stack config event-pipelines:apiQuotaPeriod = "YEAR": expected one of DAY, WEEK, MONTH'],
         [{ manageApiGatewayAccount: "yes" }, 'Invalid stack config event-pipelines:manageApiGatewayAccount = "yes": expected true or false'],
         [{ imageMaxBytes: "10" }, 'Invalid stack config event-pipelines:imageMaxBytes = "10": expected an integer from 1024 to 209715200'],
-        [{ eventTableName: "x" }, 'Invalid stack config event-pipelines:eventTableName = "x": expected 3 to 246 letters'],
+        [{ eventTableName: "x" }, 'Invalid stack config event-pipelines:eventTableName = "x": expected 3 to 247 letters'],
+        [{ eventTableName: "t".repeat(248) }, `Invalid stack config event-pipelines:eventTableName = "${"t".repeat(248)}": expected 3 to 247 letters, digits, _ . and - (the rejects table adds "Rejected"), or "" for a generated name`],
+        [{ eventStreamName: "Event Stream" }, 'Invalid stack config event-pipelines:eventStreamName = "Event Stream": expected 1 to 128 letters, digits, _ . and -, or "" for a generated name'],
         [{ consumerBatchSize: "100" }, "Invalid stack config event-pipelines:consumerBatchingWindowSeconds = 0: expected at least 1 when consumerBatchSize (100) is above 10"],
     ];
     for (const [overrides, message] of refusals) {
