@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ZipFile } from "yazl";
-import { readZip } from "../test/support/zip-reader";
+import { readZip } from "../local/runtime/zip-reader";
 
 export interface Tree {
     files: number;

@@ -12,7 +12,7 @@ import { Bundle, bundleFunction } from "../components/compute/bundle";
 import { functionEntry } from "../components/compute/lambda-function";
 import { AUDIT_TABLE_ENV, AUDIT_TABLE_KEY, CONSUMER_ENV, EVENT_TABLE, REJECTS_TABLE, STREAM_TO_TABLE_ENV } from "../functions/shared/contract";
 import { countItems, createHashKeyTable } from "../test/support/dynamo-tables";
-import { dynamoClient, s3Client, startDynalite, startS3rver, type Emulator } from "../test/support/emulators";
+import { dynamoClient, s3Client, startDynalite, startS3rver, type Emulator } from "../local/runtime/emulators";
 import { kinesisRecord, objectCreatedEvent, sqsEvent, sqsRecord, uploadMessage } from "../test/support/lambda-events";
 import { unzip, walk, zippedBytes } from "./archive";
 import { CLOSURE_FILE, callbackArchive } from "./callback";

@@ -7,7 +7,7 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import { randomUUID } from "crypto";
 import { countItems, createHashKeyTable } from "../test/support/dynamo-tables";
-import { dynamoClient, startDynaliteProcess } from "../test/support/emulators";
+import { dynamoClient, startDynaliteProcess } from "../local/runtime/emulators";
 import { kinesisRecord, lambdaContext } from "../test/support/lambda-events";
 import { goal, table } from "./report";
 

@@ -268,6 +268,12 @@ export interface StackRunOptions {
     configFile?: string;
     /** Stack values to override (as if edited in Pulumi.<stack>.yaml), e.g. in tests. */
     overrides?: Record<string, unknown>;
+    /**
+     * Changes to the program, as a program makes them with Pulumi's stack transformations (e.g. a
+     * spec removing one grant to watch its flow fail): registered before the program runs, they
+     * apply to every resource it creates.
+     */
+    transformations?: pulumi.ResourceTransformation[];
 }
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -288,6 +294,7 @@ export async function evaluateStack(options: StackRunOptions): Promise<Plan & { 
         config: values,
         pulumiFrom: root === REPO_ROOT ? undefined : root,
         program: async () => {
+            for (const t of options.transformations ?? []) pulumi.runtime.registerStackTransformation(t);
             // The program reads its config when it loads: load it afresh for every stack.
             delete require.cache[entry];
             const exported = require(entry);

@@ -3,16 +3,28 @@ import * as path from "path";
 import { evaluateStack } from "./engine";
 import { buildFlowGraph, renderSvg, toDot, toMermaid } from "./flow-graph";
 import { formatPreview } from "./preview-printer";
+import { formatFidelity, startRuntime } from "./runtime";
+import { SCENARIOS, formatReport, ok, scenarioById, type FlowReport } from "./scenarios";
 
-// `npm start [-- --stack prod] [--config-file f.yaml] [--root <project>]`: evaluates the program for a stack
-// offline, prints a preview-like tree, and writes out/<stack>/plan.json, architecture.svg and
-// architecture.mmd. `--root` evaluates another Pulumi project (its Pulumi.yaml, stack files and
-// its own node_modules, e.g. examples/consumer once installed).
+// `npm start [-- --stack prod] [--config-file f.yaml] [--root <project>] [--scenario 001] [--plan-only]`:
+// evaluates the program for a stack offline, prints a preview-like tree, and writes
+// out/<stack>/plan.json, architecture.svg and architecture.mmd; then deploys that plan on the local
+// runtime and runs each seed's flow on it (or the one --scenario names), printing a table per flow.
+// `--plan-only` stops after the plan. `--root` evaluates another Pulumi project (its Pulumi.yaml,
+// stack files and its own node_modules, e.g. examples/consumer once installed), plan only.
 
-const USAGE = "expected --stack <name> and optionally --config-file <path> and --root <project folder>";
+const USAGE = "expected --stack <name> and optionally --config-file <path>, --root <project folder>, --scenario <id>, --plan-only";
 
-function parseArgs(argv: string[]): { stack: string; configFile?: string; root?: string } {
-    const options: { stack: string; configFile?: string; root?: string } = { stack: "dev" };
+interface Args {
+    stack: string;
+    configFile?: string;
+    root?: string;
+    scenario?: string;
+    planOnly: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+    const options: Args = { stack: "dev", planOnly: false };
     for (let i = 0; i < argv.length; i++) {
         const [flag, inline] = argv[i].split(/=(.*)/s);
         const value = () => {
@@ -23,6 +35,8 @@ function parseArgs(argv: string[]): { stack: string; configFile?: string; root?:
         if (flag === "--stack" || flag === "-s") options.stack = value();
         else if (flag === "--config-file") options.configFile = path.resolve(value());
         else if (flag === "--root") options.root = path.resolve(value());
+        else if (flag === "--scenario") options.scenario = scenarioById(value()).id;
+        else if (flag === "--plan-only" && inline === undefined) options.planOnly = true;
         else throw new Error(`unknown argument ${argv[i]} (${USAGE})`);
     }
     return options;
@@ -30,7 +44,7 @@ function parseArgs(argv: string[]): { stack: string; configFile?: string; root?:
 
 async function main(): Promise<void> {
     const started = Date.now();
-    const { stack, configFile, root } = parseArgs(process.argv.slice(2));
+    const { stack, configFile, root, scenario, planOnly } = parseArgs(process.argv.slice(2));
     // As the Pulumi CLI runs a program: from its project folder, where out/ and .build/ then go.
     if (root) process.chdir(root);
     const plan = await evaluateStack({ stack, configFile, root });
@@ -49,6 +63,29 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(plan.outputs)) console.log(`    ${k}: ${JSON.stringify(v)}`);
     console.log("");
     console.log(`Wrote ${outDir}/plan.json, ${outDir}/architecture.svg and ${outDir}/architecture.mmd in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // Another project's flows are its own: the runtime runs this repository's scenarios.
+    if (planOnly || root) return;
+
+    console.log("");
+    const booting = Date.now();
+    const runtime = await startRuntime({ plan });
+    const reports: FlowReport[] = [];
+    try {
+        for (const line of formatFidelity(runtime.fidelity)) console.log(line);
+        console.log(`Local runtime up in ${((Date.now() - booting) / 1000).toFixed(1)} s (time scale ${runtime.time.factor})`);
+        for (const s of scenario ? [scenarioById(scenario)] : SCENARIOS) {
+            console.log("");
+            const report = await s.run(runtime);
+            reports.push(report);
+            for (const line of formatReport(report)) console.log(line);
+        }
+    } finally {
+        await runtime.stop();
+    }
+    console.log("");
+    const failed = reports.filter((r) => !ok(r));
+    console.log(failed.length === 0 ? `All ${reports.length} flows passed in ${((Date.now() - started) / 1000).toFixed(1)} s; the runtime has stopped.` : `FAILED: flow ${failed.map((r) => r.id).join(", ")}`);
+    if (failed.length > 0) process.exitCode = 1;
 }
 
 main().catch((err: Error) => {

@@ -214,13 +214,25 @@ describe("npm start", () => {
 
     it("refuses an unknown stack and unknown arguments", async () => {
         expect((await start("--stack", "nope")).stderr.trim()).to.equal("error: no stack named 'nope' found (expected Pulumi.nope.yaml)");
-        expect((await start("--bogus")).stderr.trim()).to.equal("error: unknown argument --bogus (expected --stack <name> and optionally --config-file <path> and --root <project folder>)");
+        expect((await start("--bogus")).stderr.trim()).to.equal("error: unknown argument --bogus (expected --stack <name> and optionally --config-file <path>, --root <project folder>, --scenario <id>, --plan-only)");
+        expect((await start("--scenario", "999")).stderr.trim()).to.equal("error: --scenario 999: no such scenario (expected one of 001, 003)");
         expect((await start("--stack", "dev", "--config-file", "/nonexistent.yaml")).stderr.trim()).to.equal("error: config file /nonexistent.yaml not found");
     });
 
-    it("prints the plan and writes plan.json, the SVG and the Mermaid text", async () => {
+    it("runs every flow green on the local runtime after the plan, then exits with nothing left running", async function () {
+        this.timeout(180_000);
+        const r = await start();
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stdout).to.contain("Previewing").and.contain("Local runtime fidelity:");
+        expect(r.stdout).to.match(/Flow 001: .*: PASS/).and.match(/Flow 003: .*: PASS/);
+        expect(r.stdout).to.match(/All 2 flows passed in [\d.]+ s; the runtime has stopped\./);
+        expect(r.stdout).to.not.contain("✘");
+    });
+
+    it("prints the plan and writes plan.json, the SVG and the Mermaid text (--plan-only: no flows)", async () => {
         fs.writeFileSync(stackFile, "config:\n  aws:region: eu-west-1\n");
-        const r = await start("--stack", tmpStack, "--config-file", stackFile);
+        const r = await start("--stack", tmpStack, "--config-file", stackFile, "--plan-only");
+        expect(r.stdout).to.not.contain("Local runtime");
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stdout).to.contain("event-pipelines:index:FanOutTopic");
         const out = path.join(REPO_ROOT, "out", tmpStack);

@@ -33,7 +33,7 @@ import {
     verifyEvents,
     writeManifest,
 } from "../../cli";
-import { Emulator, dynamoClient, kinesisClient, startDynalite, startKinesisLocal } from "../support/emulators";
+import { Emulator, dynamoClient, kinesisClient, startDynalite, startKinesisLocal } from "../../local/runtime/emulators";
 import { createHashKeyTable } from "../support/dynamo-tables";
 import { eventKey } from "../../functions/shared/contract";
 

@@ -6,7 +6,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { REPO_ROOT } from "../../local/engine";
 import { Plan, PlannedResource } from "../../local/plan";
-import { readZip } from "../support/zip-reader";
+import { readZip } from "../../local/runtime/zip-reader";
 
 const run = promisify(execFile);
 

@@ -13,7 +13,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import type * as AuditLogger from "../../functions/audit-logger";
 import * as record from "../../functions/audit-logger/record";
 import { createHashKeyTable } from "../support/dynamo-tables";
-import { dynamoClient, startDynalite, type Emulator } from "../support/emulators";
+import { dynamoClient, startDynalite, type Emulator } from "../../local/runtime/emulators";
 import { applyEnv, withEnv } from "../support/process-io";
 import { lambdaContext, objectCreatedEvent, sqsEvent, sqsRecord, uploadMessage } from "../support/lambda-events";
 

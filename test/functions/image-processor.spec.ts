@@ -21,10 +21,10 @@ import { bundleFunction } from "../../components/compute/bundle";
 import { matchesEventPattern, objectCreatedPattern } from "../../components/messaging/event-patterns";
 import { functionEntry } from "../../components/compute/lambda-function";
 import * as ip from "../../functions/image-processor";
-import { Emulator, freePort, s3Client, startS3rver } from "../support/emulators";
+import { Emulator, freePort, s3Client, startS3rver } from "../../local/runtime/emulators";
 import { lambdaContext, objectCreatedEvent, sqsEvent, sqsRecord, uploadMessage } from "../support/lambda-events";
 import { captureJsonLines } from "../support/process-io";
-import { readZip } from "../support/zip-reader";
+import { readZip } from "../../local/runtime/zip-reader";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures", "images");
 const BUCKET = "uploads";

@@ -10,7 +10,7 @@ import { LambdaFunction, functionEntry } from "../../../components/compute/lambd
 import { lambdaContext, objectCreatedEvent, sqsEvent, sqsRecord } from "../../support/lambda-events";
 import { captureJsonLines } from "../../support/process-io";
 import { one, record } from "../../support/pulumi-harness";
-import { ZipEntry, readZip } from "../../support/zip-reader";
+import { ZipEntry, readZip } from "../../../local/runtime/zip-reader";
 
 // ---- one file of a zip (readZip is test/support/zip-reader), failing the test when it is missing ----
 

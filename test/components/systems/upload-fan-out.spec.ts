@@ -5,7 +5,7 @@ import { AUDIT_TABLE_ENV, IMAGE_PROCESSOR_ENV } from "../../../functions/shared/
 import { UploadFanOut, UploadFanOutArgs } from "../../../components/systems/upload-fan-out";
 import { Plan } from "../../../local/plan";
 import { ALERT_TOPIC_ARN, childrenOf, one, policyOf, record, descendantsOf } from "../../support/pulumi-harness";
-import { readZip } from "../../support/zip-reader";
+import { readZip } from "../../../local/runtime/zip-reader";
 
 const T = {
     component: "event-pipelines:index:UploadFanOut",

@@ -1,8 +1,7 @@
 /**
- * Local AWS API emulators for tests: dynalite (DynamoDB), s3rver (S3) and
- * kinesis-local (Kinesis). Each one binds to a free loopback port so specs can
- * run in parallel with other tooling, and each `stop()` releases every handle
- * so mocha can exit on its own.
+ * The AWS API stand-ins the local runtime deploys onto, and specs use directly: dynalite
+ * (DynamoDB), s3rver (S3), kinesis-local (Kinesis) and fauxqs (SQS and SNS). Each one binds to a
+ * free loopback port, and each `stop()` releases every handle, so nothing is left running.
  */
 import { ChildProcess, spawn } from "child_process";
 import { mkdtemp, rm } from "fs/promises";
@@ -13,6 +12,8 @@ import { dirname, join } from "path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { KinesisClient, ListStreamsCommand } from "@aws-sdk/client-kinesis";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
 export interface Emulator {
@@ -41,6 +42,7 @@ type DynaliteFactory = (options: {
 }) => Server;
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
+  on(event: "event", listener: (event: { Records: S3rverRecord[] }) => void): void;
   close(): Promise<void>;
 }
 type S3rverConstructor = new (options: {
@@ -67,7 +69,7 @@ export function freePort(): Promise<number> {
 }
 
 /** In-process DynamoDB emulator with instant table state transitions. */
-export async function startDynalite(): Promise<Emulator> {
+export async function startDynalite(region = REGION): Promise<Emulator> {
   const dynalite = require("dynalite") as DynaliteFactory;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -77,19 +79,49 @@ export async function startDynalite(): Promise<Emulator> {
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://${HOST}:${port}`,
-    region: REGION,
+    region,
     credentials: DUMMY_CREDENTIALS,
     // dynalite's close() also waits for its in-memory LevelDB store to shut down.
     stop: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };
 }
 
-/** In-process S3 emulator backed by a throwaway directory. */
-export async function startS3rver(): Promise<Emulator> {
+/** The part of fauxqs used here (its types resolve for ES modules only). */
+interface FauxqsModule {
+  buildApp(options: { logger: boolean; defaultRegion: string }): { listen(o: { port: number; host: string }): Promise<string>; close(): Promise<void> };
+}
+
+/** In-process SQS and SNS emulator (fauxqs 1.9.2, the last release that declares Node 20). */
+export async function startFauxqs(region = REGION): Promise<Emulator> {
+  // fauxqs is an ES module; Node 20.19+ loads it from CommonJS. Its startFauxqs listens on every
+  // interface; its app, listened on here, stays on loopback.
+  const { buildApp } = (await import("fauxqs" as string)) as FauxqsModule;
+  const app = buildApp({ logger: false, defaultRegion: region });
+  const address = await app.listen({ port: 0, host: HOST });
+  return {
+    endpoint: address,
+    region,
+    credentials: DUMMY_CREDENTIALS,
+    stop: () => app.close(),
+  };
+}
+
+/** One S3 event notification record as s3rver emits it (keys as written, not URL-encoded). */
+export interface S3rverRecord {
+  eventName: string;
+  eventTime: string;
+  requestParameters: { sourceIPAddress: string };
+  responseElements: Record<string, string>;
+  s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer: string } };
+}
+
+/** In-process S3 emulator backed by a throwaway directory; `onEvent` hears every object created or deleted. */
+export async function startS3rver(options: { onEvent?: (record: S3rverRecord) => void; region?: string } = {}): Promise<Emulator> {
   const S3rver = require("s3rver") as S3rverConstructor;
   // A fresh directory per instance: s3rver's default is a shared folder under tmpdir that outlives runs.
   const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
   const server = new S3rver({ address: HOST, port: 0, silent: true, directory });
+  if (options.onEvent) server.on("event", (event) => event.Records.forEach((r) => options.onEvent!(r)));
   let port: number;
   try {
     ({ port } = await server.run());
@@ -99,7 +131,7 @@ export async function startS3rver(): Promise<Emulator> {
   }
   return {
     endpoint: `http://${HOST}:${port}`,
-    region: REGION,
+    region: options.region ?? REGION,
     // s3rver verifies SigV4 signatures against this fixed key pair.
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
     stop: async () => {
@@ -118,7 +150,7 @@ export async function startS3rver(): Promise<Emulator> {
  * from its package folder because it loads its TLS certificate (server.json)
  * relative to the working directory.
  */
-export async function startKinesisLocal(): Promise<Emulator> {
+export async function startKinesisLocal(region = REGION): Promise<Emulator> {
   const plainPort = await freePort();
   let tlsPort = await freePort();
   // Two back-to-back probes can come back with the same port; the mock needs two distinct ones.
@@ -130,7 +162,7 @@ export async function startKinesisLocal(): Promise<Emulator> {
     env: {
       KINESIS_MOCK_PLAIN_PORT: String(plainPort),
       KINESIS_MOCK_TLS_PORT: String(tlsPort),
-      AWS_REGION: REGION,
+      AWS_REGION: region,
       // Every state transition defaults to 500ms; tests should not sleep on them.
       CREATE_STREAM_DURATION: "0ms",
       DELETE_STREAM_DURATION: "0ms",
@@ -139,6 +171,7 @@ export async function startKinesisLocal(): Promise<Emulator> {
       LOG_LEVEL: "ERROR",
     },
     port: plainPort,
+    region,
     probe: async (e) => {
       const client = kinesisClient(e, { maxAttempts: 1 });
       try {
@@ -174,6 +207,7 @@ export async function startDynaliteProcess(): Promise<Emulator> {
 
 interface ChildSpec {
   name: string;
+  region?: string;
   args: string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
@@ -201,7 +235,7 @@ async function startChild(spec: ChildSpec): Promise<Emulator> {
 
   const emulator: Emulator = {
     endpoint: `http://${HOST}:${spec.port}`,
-    region: REGION,
+    region: spec.region ?? REGION,
     credentials: DUMMY_CREDENTIALS,
     stop: async () => {
       process.removeListener("exit", killOnExit);
@@ -261,6 +295,14 @@ export function dynamoClient(e: Emulator): DynamoDBClient {
 export function s3Client(e: Emulator): S3Client {
   // Virtual-hosted style would put the bucket in the hostname (bucket.127.0.0.1), which does not resolve.
   return new S3Client({ endpoint: e.endpoint, region: e.region, credentials: e.credentials, forcePathStyle: true });
+}
+
+export function sqsClient(e: Emulator): SQSClient {
+  return new SQSClient({ endpoint: e.endpoint, region: e.region, credentials: e.credentials });
+}
+
+export function snsClient(e: Emulator): SNSClient {
+  return new SNSClient({ endpoint: e.endpoint, region: e.region, credentials: e.credentials });
 }
 
 export function kinesisClient(e: Emulator, options: { maxAttempts?: number } = {}): KinesisClient {

@@ -1,7 +1,7 @@
 /**
  * A small zip reader for archives as bundleFunction writes them (stored or deflated, no zip64):
- * names, DOS times, modes and contents, from the central directory. Shared by the bundle spec
- * and the bench, so it throws plain Errors rather than chai's.
+ * names, DOS times, modes and contents, from the central directory. The local runtime unpacks
+ * deployed archives with it; specs and the bench read them; so it throws plain Errors.
  */
 import { inflateRawSync } from "zlib";
 

@@ -18,9 +18,9 @@ import {
   startDynalite,
   startKinesisLocal,
   startS3rver,
-} from "./emulators";
+} from "../../../local/runtime/emulators";
 
-describe("test emulators", () => {
+describe("local/runtime/emulators", () => {
   describe("dynalite", () => {
     let emulator: Emulator;
     let client: DynamoDBClient;

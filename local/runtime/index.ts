@@ -1,0 +1,377 @@
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { KinesisClient } from "@aws-sdk/client-kinesis";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+import { DeleteMessageCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { REPO_ROOT } from "../engine";
+import type { Plan, PlannedResource } from "../plan";
+import { startApiGateway, type LocalApiGateway } from "./api-gateway";
+import { Counters } from "./counters";
+import { dynamoClient, kinesisClient, s3Client, snsClient, sqsClient, startDynalite, startFauxqs, startKinesisLocal, startS3rver, type Emulator } from "./emulators";
+import { DeliveryError, EventBus, busRulesOf, type BusTarget } from "./event-bus";
+import { fidelityOf, formatFidelity, type FidelityRow } from "./fidelity";
+import { planAuthorizer } from "./iam/authorizer";
+import { sdkRequests } from "./iam/sdk-actions";
+import { startKinesisMapping, type KinesisMapping } from "./kinesis-mapping";
+import { LocalFunction, makeWorkDir, type SdkCall } from "./lambda/host";
+import { Identifiers, createBucket, createQueue, createSinkQueue, createStream, createTable, createTopic, queuesInRedriveOrder, subscribe } from "./provision";
+import { eventBridgeEventOf } from "./s3-notifications";
+import { startSqsMapping, type SqsMapping } from "./sqs-mapping";
+import { timeScale, type AccessRequest, type Authorizer, type TimeScale } from "./types";
+
+// The local runtime: deploys a stack's plan (what the offline engine recorded) onto stand-ins on
+// loopback ports: s3rver, dynalite, kinesis-local and fauxqs, and in this process the EventBridge
+// default bus, the Lambda functions (their deployed archives, in child processes), the event
+// source mappings and API Gateway, with IAM enforced on every call and delivery. Everything is
+// provisioned from the plan's own inputs. stop() ends every server and process it started.
+
+/** The setting that scales AWS's minutes for tests (visibility timeout, batching window, backoff, record age). */
+export const TIME_SCALE_ENV = "LOCAL_TIME_SCALE";
+
+export interface RuntimeOptions {
+    plan: Plan;
+    /** Where the plan's archive paths start. Default: the repository root. */
+    projectRoot?: string;
+    /** The time scale (0 < f <= 1). Default: $LOCAL_TIME_SCALE, else 1 (AWS's timings). */
+    timeScale?: number;
+    /** API key values by the ApiKey's logical name; default: generated. */
+    apiKeys?: Record<string, string>;
+    /** Each line a function logs. Default: kept in `logs` only. */
+    onLog?: (fn: string, line: string) => void;
+    /** Fault injection for specs: an error to fail an EventBridge delivery with, before it is attempted. */
+    faults?: { eventTarget?: (target: BusTarget) => DeliveryError | undefined };
+}
+
+export interface LocalRuntime {
+    plan: Plan;
+    fidelity: FidelityRow[];
+    time: TimeScale;
+    region: string;
+    account: string;
+    endpoints: { s3: string; dynamodb: string; kinesis: string; sqs: string; sns: string; api: string };
+    /** Clients for the stand-ins, acting as an administrator (no IAM), for scenarios and specs. */
+    clients: { s3: S3Client; dynamodb: DynamoDBClient; kinesis: KinesisClient; sqs: SQSClient; sns: SNSClient };
+    functions: Map<string, LocalFunction>;
+    /** Every line each function logged, by logical name. */
+    logs: Map<string, string[]>;
+    counters: Counters;
+    bus: EventBus;
+    api: LocalApiGateway;
+    ids: Identifiers;
+    /** The stand-in URL of a planned queue (by logical name, planned URL or ARN). */
+    queueUrl(queue: string): string;
+    /** Messages a queue holds now (visible, in flight, delayed). */
+    queueDepth(queue: string): Promise<number>;
+    /** Receives and deletes everything a queue holds (e.g. a DLQ), to read it. */
+    drain(queue: string): Promise<{ body: string; attributes: Record<string, string> }[]>;
+    /** Resolves once the bus, every mapping and every subscription sink is idle. */
+    idle(timeoutMs?: number): Promise<void>;
+    stop(): Promise<void>;
+}
+
+const ofType = (plan: Plan, type: string) => plan.resources.filter((r) => r.type === type);
+const DENIED_SINK_PREFIX = "local-runtime-denied-";
+
+/** The SDK's notice that its 2027 releases need Node 22: true of the SDK, noise on every local call. */
+const SDK_NODE_WARNING = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+
+export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntime> {
+    const plan = options.plan;
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= SDK_NODE_WARNING.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+    const fidelity = fidelityOf(plan);
+    const time = timeScale(options.timeScale ?? (process.env[TIME_SCALE_ENV] ? Number(process.env[TIME_SCALE_ENV]) : 1));
+    const firstArn = plan.resources.map((r) => String(r.outputs.arn ?? "")).find((a) => /^arn:aws:[a-z0-9-]+:[a-z0-9-]+:\d{12}:/.test(a));
+    const region = firstArn?.split(":")[3] ?? "us-east-1";
+    const account = firstArn?.split(":")[4] ?? "123456789012";
+    const counters = new Counters();
+    const logs = new Map<string, string[]>();
+    const stops: (() => Promise<void>)[] = [];
+    const stopAll = async () => {
+        // Last started, first stopped: mappings before functions before stand-ins.
+        for (const stop of stops.reverse()) await stop().catch(() => undefined);
+        stops.length = 0;
+    };
+
+    try {
+        const authorizer = planAuthorizer(plan);
+        const ids = new Identifiers();
+        let bus: EventBus | undefined;
+        const notifiedBuckets = new Set(ofType(plan, "aws:s3/bucketNotification:BucketNotification").map((n) => notificationBucket(n)));
+
+        const [s3e, ddbe, kinesise, sqse] = await Promise.all([
+            startS3rver({
+                region,
+                onEvent: (record) => {
+                    if (bus && notifiedBuckets.has(record.s3.bucket.name)) bus.put(eventBridgeEventOf(record, account), account, region);
+                },
+            }),
+            startDynalite(region),
+            startKinesisLocal(region),
+            startFauxqs(region),
+        ]);
+        for (const e of [s3e, ddbe, kinesise, sqse] as Emulator[]) stops.push(() => e.stop());
+        const clients = { s3: s3Client(s3e), dynamodb: dynamoClient(ddbe), kinesis: kinesisClient(kinesise), sqs: sqsClient(sqse), sns: snsClient(sqse) };
+        stops.push(async () => Object.values(clients).forEach((c) => c.destroy()));
+
+        // ---- stand-ins, from the plan ----
+        await Promise.all(ofType(plan, "aws:s3/bucket:Bucket").map((b) => createBucket(clients.s3, b)));
+        await Promise.all(ofType(plan, "aws:dynamodb/table:Table").map((t) => createTable(clients.dynamodb, t)));
+        for (const s of ofType(plan, "aws:kinesis/stream:Stream")) ids.add(String(s.outputs.arn), await createStream(clients.kinesis, s));
+        for (const q of queuesInRedriveOrder(ofType(plan, "aws:sqs/queue:Queue"))) await createQueue(clients.sqs, q, ids, time);
+        for (const t of ofType(plan, "aws:sns/topic:Topic")) await createTopic(clients.sns, t, ids);
+
+        // A subscription whose queue's policy refuses the topic would lose every message in AWS:
+        // here it delivers into a sink queue of its own, drained and counted as denied.
+        const deniedSinks: { subscription: string; url: string; reason: string }[] = [];
+        for (const sub of ofType(plan, "aws:sns/topicSubscription:TopicSubscription")) {
+            const topicArn = String(sub.inputs.topic);
+            const queueArn = String(sub.inputs.endpoint);
+            const decision = await authorizer.authorize({ principal: { service: "sns.amazonaws.com", sourceArn: topicArn, sourceAccount: account }, action: "sqs:SendMessage", resource: queueArn });
+            if (decision.allowed) {
+                await subscribe(clients.sns, sub, ids, ids.local(queueArn));
+            } else {
+                const sink = await createSinkQueue(clients.sqs, `${DENIED_SINK_PREFIX}${deniedSinks.length}`);
+                await subscribe(clients.sns, sub, ids, sink.arn);
+                deniedSinks.push({ subscription: sub.name, url: sink.url, reason: `sns.amazonaws.com → ${queueArn}: ${decision.message}` });
+            }
+        }
+
+        // ---- functions ----
+        const work = makeWorkDir();
+        stops.push(async () => work.remove());
+        const projectRoot = options.projectRoot ?? REPO_ROOT;
+        const endpoints = { S3Client: s3e.endpoint, DynamoDBClient: ddbe.endpoint, KinesisClient: kinesise.endpoint, SQSClient: sqse.endpoint, SNSClient: sqse.endpoint };
+        const functions = new Map<string, LocalFunction>();
+        for (const r of ofType(plan, "aws:lambda/function:Function")) {
+            const lines: string[] = [];
+            logs.set(r.name, lines);
+            const iam = counters.of(`lambda:${r.name}`);
+            let fn: LocalFunction;
+            fn = new LocalFunction({
+                resource: r,
+                projectRoot,
+                workDir: work.dir,
+                endpoints,
+                ids: ids.pairs(),
+                environment: { ...SDK_NODE_WARNING, AWS_REGION: region, AWS_DEFAULT_REGION: region, AWS_ACCESS_KEY_ID: s3e.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3e.credentials.secretAccessKey, AWS_SESSION_TOKEN: "local" },
+                log: (line) => {
+                    lines.push(line);
+                    options.onLog?.(r.name, line);
+                },
+                authorize: async (call: SdkCall) => {
+                    for (const request of sdkRequests(call.client, call.command, call.input, { region, account })) {
+                        const decision = await authorizer.authorize({ principal: { role: fn.roleArn }, action: request.action, resource: request.resource });
+                        if (!decision.allowed) {
+                            iam.add("denied", 1, `${request.action} on ${request.resource}`);
+                            return { allowed: false, message: decision.message };
+                        }
+                    }
+                    iam.add("calls");
+                    return { allowed: true, message: "allowed" };
+                },
+            });
+            functions.set(r.name, fn);
+            stops.push(() => fn.stop());
+        }
+        const functionOf = (ref: string) => {
+            for (const [name, fn] of functions) if (fn.arn === ref || fn.physicalName === ref || name === ref) return fn;
+            throw new Error(`local runtime: no planned function ${ref}`);
+        };
+
+        /** Sends to a planned queue as `principal`, authorized against its policies; throws DeliveryError. */
+        const sendAs = async (request: Omit<AccessRequest, "action" | "resource">, queueArn: string, body: string, attributes?: Record<string, string>) => {
+            await authorizeOrThrow(authorizer, { ...request, action: "sqs:SendMessage", resource: queueArn });
+            const MessageAttributes = attributes && Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }]));
+            const sent = await clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, queueArn)), MessageBody: body, MessageAttributes }));
+            return { messageId: sent.MessageId!, md5OfMessageBody: sent.MD5OfMessageBody! };
+        };
+
+        // ---- the default bus ----
+        const busCounter = counters.of("bus");
+        bus = new EventBus({
+            rules: busRulesOf(plan),
+            time,
+            counter: busCounter,
+            deliver: async (target, payload) => {
+                const fault = options.faults?.eventTarget?.(target);
+                if (fault) throw fault;
+                const principal: AccessRequest["principal"] = target.roleArn ? { role: target.roleArn } : { service: "events.amazonaws.com", sourceArn: target.ruleArn, sourceAccount: account };
+                const service = target.arn.split(":")[2];
+                if (service === "sns") {
+                    await authorizeOrThrow(authorizer, { principal, action: "sns:Publish", resource: target.arn });
+                    await clients.sns.send(new PublishCommand({ TopicArn: ids.local(target.arn), Message: payload }));
+                } else if (service === "sqs") {
+                    await sendAs({ principal }, target.arn, payload);
+                } else {
+                    throw new DeliveryError("InvalidTarget", `target ${target.arn} is not a topic or queue, which the runtime delivers to`, false);
+                }
+            },
+            sendToDeadLetterQueue: async (target, event, attributes) => {
+                await sendAs({ principal: { service: "events.amazonaws.com", sourceArn: target.ruleArn, sourceAccount: account } }, target.deadLetterArn!, event, attributes);
+            },
+        });
+        for (const rule of bus.rules) for (const t of rule.targets) if (!["sns", "sqs"].includes(t.arn.split(":")[2])) throw new Error(`local runtime: rule ${rule.name} targets ${t.arn}; the runtime delivers to topics and queues only`);
+        stops.push(() => bus!.stop());
+
+        // ---- event source mappings ----
+        const mappings: (SqsMapping | KinesisMapping)[] = [];
+        for (const m of ofType(plan, "aws:lambda/eventSourceMapping:EventSourceMapping")) {
+            const settings = m.inputs as Record<string, any>;
+            const fn = functionOf(String(settings.functionName));
+            const source = String(settings.eventSourceArn);
+            const counter = counters.of(`mapping:${m.name}`);
+            const service = source.split(":")[2];
+            const reads = service === "sqs" ? ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] : ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:ListShards"];
+            // AWS refuses to create a mapping its function's role cannot read with.
+            const refused = await firstDenial(authorizer, fn.roleArn, reads, source);
+            if (refused) {
+                counter.add("denied", 1, refused);
+                counters.add("iam", "denied", 1, `${m.name}: ${refused}`);
+                continue;
+            }
+            if (service === "sqs") {
+                const mapping = startSqsMapping({ settings, queueArn: source, queueUrl: ids.local(queueUrlOfArn(plan, source)), sqs: clients.sqs, fn, time, counter, region });
+                mappings.push(mapping);
+                stops.push(() => mapping.stop());
+            } else if (service === "kinesis") {
+                const streamName = source.split("/").pop()!;
+                const mapping = startKinesisMapping({
+                    settings,
+                    mappingArn: String(m.outputs.arn),
+                    streamArn: source,
+                    streamName,
+                    kinesis: clients.kinesis,
+                    fn,
+                    invokeIdentityArn: fn.roleArn,
+                    time,
+                    counter,
+                    region,
+                    account,
+                    // Lambda sends the on-failure record with the function's execution role.
+                    sendToDestination: async (destinationArn, payload) => {
+                        try {
+                            if (destinationArn.split(":")[2] === "sns") {
+                                await authorizeOrThrow(authorizer, { principal: { role: fn.roleArn }, action: "sns:Publish", resource: destinationArn });
+                                await clients.sns.send(new PublishCommand({ TopicArn: ids.local(destinationArn), Message: payload }));
+                            } else await sendAs({ principal: { role: fn.roleArn } }, destinationArn, payload);
+                        } catch (err) {
+                            counter.add("denied", 1, (err as Error).message);
+                            throw err;
+                        }
+                    },
+                });
+                mappings.push(mapping);
+                stops.push(() => mapping.stop());
+            } else throw new Error(`local runtime: mapping ${m.name} reads ${source}; the runtime maps SQS queues and Kinesis streams only`);
+        }
+
+        // ---- API Gateway ----
+        const api = await startApiGateway({ plan, authorizer, apiKeys: options.apiKeys, counter: counters.of("api"), sendMessage: (queueArn, body) => clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, queueArn)), MessageBody: body })).then((s) => ({ messageId: s.MessageId!, md5OfMessageBody: s.MD5OfMessageBody! })) });
+        stops.push(() => api.stop());
+
+        const queueUrl = (queue: string) => {
+            const r = ofType(plan, "aws:sqs/queue:Queue").find((q) => q.name === queue || q.outputs.url === queue || q.outputs.arn === queue || q.outputs.name === queue);
+            if (!r) throw new Error(`local runtime: no planned queue ${queue}`);
+            return ids.local(String(r.outputs.url));
+        };
+        const depth = async (url: string) => {
+            const { Attributes: a = {} } = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"] }));
+            return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+        };
+        const drainUrl = async (url: string) => {
+            const out: { body: string; attributes: Record<string, string> }[] = [];
+            for (;;) {
+                const { Messages = [] } = await clients.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ["All"], VisibilityTimeout: 30 }));
+                if (Messages.length === 0) return out;
+                for (const m of Messages) {
+                    out.push({ body: m.Body ?? "", attributes: Object.fromEntries(Object.entries(m.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue ?? ""])) });
+                    await clients.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle }));
+                }
+            }
+        };
+        const countDenied = async () => {
+            for (const sink of deniedSinks) {
+                const undelivered = await drainUrl(sink.url);
+                if (undelivered.length > 0) counters.add(`sns:${sink.subscription}`, "denied", undelivered.length, sink.reason);
+            }
+        };
+        stops.push(async () => {
+            for (const sink of deniedSinks) await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: sink.url })).catch(() => undefined);
+        });
+
+        const runtime: LocalRuntime = {
+            plan,
+            fidelity,
+            time,
+            region,
+            account,
+            endpoints: { s3: s3e.endpoint, dynamodb: ddbe.endpoint, kinesis: kinesise.endpoint, sqs: sqse.endpoint, sns: sqse.endpoint, api: api.url },
+            clients,
+            functions,
+            logs,
+            counters,
+            bus,
+            api,
+            ids,
+            queueUrl,
+            queueDepth: (queue) => depth(queueUrl(queue)),
+            drain: (queue) => drainUrl(queueUrl(queue)),
+            idle: async (timeoutMs = 60_000) => {
+                const deadline = Date.now() + timeoutMs;
+                // Settled when two rounds in a row find nothing moving: a delivery can start a mapping's work and back.
+                let quiet = 0;
+                while (quiet < 2) {
+                    if (Date.now() > deadline) throw new Error(`local runtime: still busy after ${timeoutMs} ms`);
+                    const before = counters.snapshot();
+                    await bus!.idle();
+                    await Promise.all(mappings.map((m) => m.idle(Math.max(1, deadline - Date.now()))));
+                    await countDenied();
+                    const after = counters.snapshot();
+                    quiet = sameCounts(before, after) ? quiet + 1 : 0;
+                }
+            },
+            stop: stopAll,
+        };
+        return runtime;
+    } catch (err) {
+        await stopAll();
+        throw err;
+    }
+}
+
+function sameCounts(a: Map<string, number>, b: Map<string, number>): boolean {
+    if (a.size !== b.size) return false;
+    for (const [k, v] of a) if (b.get(k) !== v) return false;
+    return true;
+}
+
+function notificationBucket(n: PlannedResource): string {
+    const i = n.inputs as Record<string, any>;
+    for (const kind of ["lambdaFunctions", "queues", "topics"]) {
+        if (Array.isArray(i[kind]) && i[kind].length > 0) throw new Error(`local runtime: bucket notification ${n.name} sends to ${kind}; the runtime runs EventBridge notifications only`);
+    }
+    if (i.eventbridge !== true) throw new Error(`local runtime: bucket notification ${n.name} does not turn eventbridge on, and sends nowhere else`);
+    return String(i.bucket);
+}
+
+/** The planned URL of the queue a planned ARN names. */
+function queueUrlOfArn(plan: Plan, arn: string): string {
+    const q = plan.resources.find((r) => r.type === "aws:sqs/queue:Queue" && r.outputs.arn === arn);
+    if (!q) throw new Error(`local runtime: no planned queue has ARN ${arn}`);
+    return String(q.outputs.url);
+}
+
+async function authorizeOrThrow(authorizer: Authorizer, request: AccessRequest): Promise<void> {
+    const decision = await authorizer.authorize(request);
+    if (!decision.allowed) throw new DeliveryError(request.action.startsWith("sns:") ? "AuthorizationError" : "AccessDenied", decision.message, false);
+}
+
+async function firstDenial(authorizer: Authorizer, role: string, actions: string[], resource: string): Promise<string | undefined> {
+    for (const action of actions) {
+        const decision = await authorizer.authorize({ principal: { role }, action, resource });
+        if (!decision.allowed) return decision.message;
+    }
+    return undefined;
+}
+
+export { formatFidelity };

@@ -1,0 +1,25 @@
+import type { LocalRuntime } from "../runtime";
+import { runEventDrivenLab } from "./event-driven-lab";
+import type { FlowReport } from "./report";
+import { runStreamToTable } from "./stream-to-table";
+
+// Every seed's flow, runnable on the local runtime: `npm start` runs them all, `--scenario <id>` one.
+
+export interface Scenario {
+    id: string;
+    title: string;
+    run(runtime: LocalRuntime): Promise<FlowReport>;
+}
+
+export const SCENARIOS: Scenario[] = [
+    { id: "001", title: "stream to table", run: (rt) => runStreamToTable(rt) },
+    { id: "003", title: "the event-driven lab", run: runEventDrivenLab },
+];
+
+export function scenarioById(id: string): Scenario {
+    const s = SCENARIOS.find((x) => x.id === id);
+    if (!s) throw new Error(`--scenario ${id}: no such scenario (expected one of ${SCENARIOS.map((x) => x.id).join(", ")})`);
+    return s;
+}
+
+export { formatReport, ok, type FlowReport } from "./report";
