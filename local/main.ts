@@ -3,7 +3,7 @@ import * as path from "path";
 import { evaluateStack } from "./engine";
 import { buildFlowGraph, renderSvg, toDot, toMermaid } from "./flow-graph";
 import { formatPreview } from "./preview-printer";
-import { formatFidelity, startRuntime } from "./runtime";
+import { formatFidelity, startRuntime, stopRuntimes } from "./runtime";
 import { SCENARIOS, formatReport, ok, scenarioById, type FlowReport } from "./scenarios";
 
 // `npm start [-- --stack prod] [--config-file f.yaml] [--root <project>] [--scenario 001] [--plan-only]`:
@@ -42,7 +42,18 @@ function parseArgs(argv: string[]): Args {
     return options;
 }
 
+/** Ctrl-C (or a kill) stops whatever runs, a runtime still starting included, then exits. */
+function stopOnSignals(): void {
+    const stop = (signal: NodeJS.Signals) => {
+        console.log(`\n${signal}: stopping the local runtime…`);
+        void stopRuntimes().finally(() => process.exit(130));
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+}
+
 async function main(): Promise<void> {
+    stopOnSignals();
     const started = Date.now();
     const { stack, configFile, root, scenario, planOnly } = parseArgs(process.argv.slice(2));
     // As the Pulumi CLI runs a program: from its project folder, where out/ and .build/ then go.
@@ -63,8 +74,12 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(plan.outputs)) console.log(`    ${k}: ${JSON.stringify(v)}`);
     console.log("");
     console.log(`Wrote ${outDir}/plan.json, ${outDir}/architecture.svg and ${outDir}/architecture.mmd in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    // Another project's flows are its own: the runtime runs this repository's scenarios.
-    if (planOnly || root) return;
+    if (planOnly) return;
+    if (root) {
+        // Another project's flows are its own: the runtime runs this repository's scenarios.
+        console.log("(--root: plan only; the local runtime runs this repository's flows)");
+        return;
+    }
 
     console.log("");
     const booting = Date.now();
@@ -72,6 +87,7 @@ async function main(): Promise<void> {
     const reports: FlowReport[] = [];
     try {
         for (const line of formatFidelity(runtime.fidelity)) console.log(line);
+        for (const line of runtime.notRun) console.log(`  not run: ${line}`);
         console.log(`Local runtime up in ${((Date.now() - booting) / 1000).toFixed(1)} s (time scale ${runtime.time.factor})`);
         for (const s of scenario ? [scenarioById(scenario)] : SCENARIOS) {
             console.log("");

@@ -1,5 +1,5 @@
 import { evaluateStack } from "./engine";
-import { formatFidelity, startRuntime } from "./runtime";
+import { formatFidelity, startRuntime, stopRuntimes } from "./runtime";
 
 // `npm run local [-- --stack prod]`: evaluates the stack, deploys its plan on the local runtime and
 // keeps it up until Ctrl-C, printing what a person needs to use it by hand: each stand-in's
@@ -17,22 +17,24 @@ function stackOf(argv: string[]): string {
 }
 
 async function main(): Promise<void> {
-    const stack = stackOf(process.argv.slice(2));
-    const plan = await evaluateStack({ stack });
-    const runtime = await startRuntime({ plan, onLog: (fn, line) => console.log(`[${fn}] ${line}`) });
+    // Before anything starts, so a Ctrl-C during start-up stops what has started.
     let stopping = false;
     const stop = async () => {
         if (stopping) return;
         stopping = true;
         console.log("\nStopping the local runtime…");
-        await runtime.stop();
+        await stopRuntimes();
         console.log("Stopped; nothing is left running.");
         process.exit(0);
     };
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
+    const stack = stackOf(process.argv.slice(2));
+    const plan = await evaluateStack({ stack });
+    const runtime = await startRuntime({ plan, onLog: (fn, line) => console.log(`[${fn}] ${line}`) });
 
     for (const line of formatFidelity(runtime.fidelity)) console.log(line);
+    for (const line of runtime.notRun) console.log(`  not run: ${line}`);
     const names = (type: string) => plan.resources.filter((r) => r.type === type).map((r) => String(r.outputs.name ?? r.outputs.bucket ?? r.name));
     const e = runtime.endpoints;
     const bucket = names("aws:s3/bucket:Bucket")[0];
@@ -50,9 +52,25 @@ async function main(): Promise<void> {
     const key = runtime.api.apis[0]?.keys[0]?.value;
     console.log("");
     console.log("Try:");
-    if (bucket) console.log(`  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${e.s3} s3 cp photo.jpg s3://${bucket}/photos/photo.jpg`);
+    if (bucket) {
+        console.log(`  node -e 'const s3 = require("@aws-sdk/client-s3"); new s3.S3Client({ endpoint: "${e.s3}", region: "${runtime.region}", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } })` +
+            `.send(new s3.PutObjectCommand({ Bucket: "${bucket}", Key: "photos/photo.jpg", Body: require("fs").readFileSync("photo.jpg") })).then(() => console.log("uploaded"))'`);
+        console.log(`  (or any S3 client: endpoint ${e.s3}, path-style, keys S3RVER / S3RVER)`);
+    }
     if (url && key) console.log(`  curl -s -X POST ${url}/messages -H 'x-api-key: ${key}' -H 'content-type: application/json' -d '{"message":"hello"}'`);
     console.log("Ctrl-C stops everything.");
+
+    // What the flows would hide from someone watching function logs: denials, dead letters, drops.
+    const shown = new Map<string, number>();
+    setInterval(() => {
+        for (const name of ["denied", "deadLettered", "dropped", "lost", "unsupported"]) {
+            for (const [reason, n] of runtime.counters.total(name).reasons) {
+                const key = `${name}: ${reason}`;
+                if ((shown.get(key) ?? 0) < n) console.log(`[runtime] ${n - (shown.get(key) ?? 0)}× ${key}`);
+                shown.set(key, n);
+            }
+        }
+    }, 1000).unref();
 }
 
 main().catch((err: Error) => {

@@ -4,6 +4,7 @@
  * free loopback port, and each `stop()` releases every handle, so nothing is left running.
  */
 import { ChildProcess, spawn } from "child_process";
+import { rmSync } from "fs";
 import { mkdtemp, rm } from "fs/promises";
 import { Server } from "http";
 import { AddressInfo, createServer } from "net";
@@ -30,6 +31,7 @@ const HOST = "127.0.0.1";
 // Used where the emulator does not check signatures; the SDK still needs something to sign with.
 const DUMMY_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
 const STARTUP_TIMEOUT_MS = 20_000;
+const GUARD = join(__dirname, "child-guard.js");
 const STOP_TIMEOUT_MS = 5_000;
 // Enough of the child's output to explain a failed start without flooding the error.
 const OUTPUT_TAIL_CHARS = 4_000;
@@ -120,6 +122,9 @@ export async function startS3rver(options: { onEvent?: (record: S3rverRecord) =>
   const S3rver = require("s3rver") as S3rverConstructor;
   // A fresh directory per instance: s3rver's default is a shared folder under tmpdir that outlives runs.
   const directory = await mkdtemp(join(tmpdir(), "s3rver-"));
+  // A process ended without stop() (a signal handler that exits) still leaves no folder behind.
+  const removeOnExit = () => rmSync(directory, { recursive: true, force: true });
+  process.once("exit", removeOnExit);
   const server = new S3rver({ address: HOST, port: 0, silent: true, directory });
   if (options.onEvent) server.on("event", (event) => event.Records.forEach((r) => options.onEvent!(r)));
   let port: number;
@@ -138,6 +143,7 @@ export async function startS3rver(options: { onEvent?: (record: S3rverRecord) =>
       try {
         await server.close();
       } finally {
+        process.removeListener("exit", removeOnExit);
         await rm(directory, { recursive: true, force: true });
       }
     },
@@ -218,7 +224,8 @@ interface ChildSpec {
 
 /** Runs an emulator as a child node process and resolves once it answers on loopback. */
 async function startChild(spec: ChildSpec): Promise<Emulator> {
-  const child = spawn(process.execPath, spec.args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe"] });
+  // Through the guard, with an IPC channel: the child ends when this process does, even on a signal.
+  const child = spawn(process.execPath, [GUARD, ...spec.args], { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ["ignore", "pipe", "pipe", "ipc"] });
 
   // Emulators write log lines to stdout and crashes to stderr; keep the tail of both for errors.
   let outputTail = "";

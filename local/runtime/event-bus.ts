@@ -118,6 +118,7 @@ export function targetInput(target: BusTarget, event: Record<string, unknown>): 
 
 export class EventBus {
     private readonly inFlight = new Set<Promise<void>>();
+    private readonly pending = new Map<Promise<void>, string>();
     private stopped = false;
     /** Wakes every delivery waiting out a backoff when the bus stops. */
     private readonly stopping = new AbortController();
@@ -142,10 +143,19 @@ export class EventBus {
             if (!matchesEventPattern(rule.pattern, event)) continue;
             this.options.counter?.add("matched");
             for (const target of rule.targets) {
-                const delivery = this.deliver(target, event).finally(() => this.inFlight.delete(delivery));
+                const delivery = this.deliver(target, event).finally(() => {
+                    this.inFlight.delete(delivery);
+                    this.pending.delete(delivery);
+                });
                 this.inFlight.add(delivery);
+                this.pending.set(delivery, target.name);
             }
         }
+    }
+
+    /** The targets of the deliveries in flight or waiting for a retry, for a timeout's message. */
+    busy(): string[] {
+        return [...this.pending.values()];
     }
 
     /** Resolves once no delivery is in flight or waiting for a retry. */

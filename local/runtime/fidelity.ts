@@ -36,7 +36,7 @@ export const FIDELITY: Record<string, TypeFidelity> = {
     "aws:sns/topicSubscription:TopicSubscription": { fidelity: "emulated", by: "fauxqs (filter policy, raw delivery, DLQ); delivery checked by runtime IAM" },
     "aws:cloudwatch/eventRule:EventRule": { fidelity: "emulated", by: "runtime EventBridge default bus" },
     "aws:cloudwatch/eventTarget:EventTarget": { fidelity: "emulated", by: "runtime EventBridge (input transformer, retry policy, DLQ)" },
-    "aws:lambda/function:Function": { fidelity: "emulated", by: "runtime: deployed archive in child processes", note: "Node 20 runs the node20 bundle" },
+    "aws:lambda/function:Function": { fidelity: "emulated", by: "runtime: deployed archive in child processes", note: "this machine's Node runs the node20 bundle" },
     "aws:lambda/eventSourceMapping:EventSourceMapping": { fidelity: "emulated", by: "runtime mappings (SQS, Kinesis)" },
     "aws:iam/role:Role": { fidelity: "emulated", by: IAM },
     "aws:iam/rolePolicy:RolePolicy": { fidelity: "emulated", by: IAM },
@@ -58,8 +58,8 @@ export const FIDELITY: Record<string, TypeFidelity> = {
     "aws:apigateway/usagePlanKey:UsagePlanKey": { fidelity: "emulated", by: API },
     "aws:apigateway/apiKey:ApiKey": { fidelity: "emulated", by: API, note: "value generated at start" },
     "aws:apigateway/account:Account": { fidelity: "not run", by: "-", note: "account setting" },
-    "aws:kms/key:Key": { fidelity: "not run", by: "-", note: "data at rest unencrypted; kms grants not checked" },
-    "aws:kms/keyPolicy:KeyPolicy": { fidelity: "not run", by: "-" },
+    "aws:kms/key:Key": { fidelity: "simplified", by: IAM, note: "no encryption at rest; its policy decides deliveries to encrypted topics, queues and streams" },
+    "aws:kms/keyPolicy:KeyPolicy": { fidelity: "emulated", by: IAM },
     "aws:kms/alias:Alias": { fidelity: "not run", by: "-" },
     "aws:cloudwatch/metricAlarm:MetricAlarm": { fidelity: "not run", by: "-", note: "no metrics" },
     "aws:cloudwatch/logGroup:LogGroup": { fidelity: "simplified", by: "runtime log collector", note: "no retention" },
@@ -85,6 +85,9 @@ export function fidelityOf(plan: Plan): FidelityRow[] {
         .sort((a, b) => order.indexOf(a.fidelity.fidelity) - order.indexOf(b.fidelity.fidelity) || a.type.localeCompare(b.type));
 }
 
+/** Settings inside emulated resources that the runtime does not run either. */
+export const SETTINGS_NOT_RUN = ["X-Ray tracing (tracingConfig, xrayTracingEnabled)", "encryption at rest", "KMS grants for a function's own SDK calls"];
+
 /** The short start-up table: one line per fidelity, the types it covers, and the gaps. */
 export function formatFidelity(rows: FidelityRow[]): string[] {
     const short = (type: string) => type.replace(/^aws:/, "").replace(/:[A-Za-z]+$/, "");
@@ -93,8 +96,9 @@ export function formatFidelity(rows: FidelityRow[]): string[] {
         const of = rows.filter((r) => r.fidelity.fidelity === level);
         if (of.length === 0) continue;
         const total = of.reduce((n, r) => n + r.count, 0);
-        const types = of.map((r) => (r.fidelity.note && level !== "emulated" ? `${short(r.type)} (${r.fidelity.note})` : short(r.type)));
+        const types = of.map((r) => (r.fidelity.note ? `${short(r.type)} (${r.fidelity.note})` : short(r.type)));
         lines.push(`  ${level.padEnd(10)} ${String(total).padStart(3)} resources: ${types.join(", ")}`);
     }
+    lines.push(`  also not run: ${SETTINGS_NOT_RUN.join(", ")}`);
     return lines;
 }

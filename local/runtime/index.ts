@@ -45,6 +45,8 @@ export interface RuntimeOptions {
 export interface LocalRuntime {
     plan: Plan;
     fidelity: FidelityRow[];
+    /** Parts of the plan the runtime leaves out, one line each (e.g. e-mail subscriptions). */
+    notRun: string[];
     time: TimeScale;
     region: string;
     account: string;
@@ -72,6 +74,14 @@ export interface LocalRuntime {
 const ofType = (plan: Plan, type: string) => plan.resources.filter((r) => r.type === type);
 const DENIED_SINK_PREFIX = "local-runtime-denied-";
 
+/** Every runtime started and not yet stopped (starting ones too), for stopRuntimes(). */
+const ACTIVE = new Set<() => Promise<void>>();
+
+/** Stops every runtime of this process, those still starting included: what a signal handler calls. */
+export async function stopRuntimes(): Promise<void> {
+    await Promise.all([...ACTIVE].map((stop) => stop()));
+}
+
 /** The SDK's notice that its 2027 releases need Node 22: true of the SDK, noise on every local call. */
 const SDK_NODE_WARNING = { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
 
@@ -79,7 +89,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
     const plan = options.plan;
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= SDK_NODE_WARNING.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
     const fidelity = fidelityOf(plan);
-    const time = timeScale(options.timeScale ?? (process.env[TIME_SCALE_ENV] ? Number(process.env[TIME_SCALE_ENV]) : 1));
+    const fromEnv = process.env[TIME_SCALE_ENV];
+    if (options.timeScale === undefined && fromEnv !== undefined && !(Number(fromEnv) > 0 && Number(fromEnv) <= 1)) throw new Error(`${TIME_SCALE_ENV}=${fromEnv}: expected a number in (0, 1], e.g. 0.01`);
+    const time = timeScale(options.timeScale ?? (fromEnv !== undefined ? Number(fromEnv) : 1));
     const firstArn = plan.resources.map((r) => String(r.outputs.arn ?? "")).find((a) => /^arn:aws:[a-z0-9-]+:[a-z0-9-]+:\d{12}:/.test(a));
     const region = firstArn?.split(":")[3] ?? "us-east-1";
     const account = firstArn?.split(":")[4] ?? "123456789012";
@@ -87,10 +99,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
     const logs = new Map<string, string[]>();
     const stops: (() => Promise<void>)[] = [];
     const stopAll = async () => {
+        ACTIVE.delete(stopAll);
         // Last started, first stopped: mappings before functions before stand-ins.
         for (const stop of stops.reverse()) await stop().catch(() => undefined);
         stops.length = 0;
     };
+    ACTIVE.add(stopAll);
 
     try {
         const authorizer = planAuthorizer(plan);
@@ -120,19 +134,30 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
         for (const q of queuesInRedriveOrder(ofType(plan, "aws:sqs/queue:Queue"))) await createQueue(clients.sqs, q, ids, time);
         for (const t of ofType(plan, "aws:sns/topic:Topic")) await createTopic(clients.sns, t, ids);
 
-        // A subscription whose queue's policy refuses the topic would lose every message in AWS:
-        // here it delivers into a sink queue of its own, drained and counted as denied.
-        const deniedSinks: { subscription: string; url: string; reason: string }[] = [];
+        // A subscription whose queue refuses the topic (its policy, or its key's) fails every
+        // delivery in AWS, a client error SNS does not retry: the message goes to the subscription's
+        // DLQ, if it has one SNS may send to, or is lost. Here such a subscription delivers into a
+        // sink queue of the runtime's, drained into that DLQ (or counted as lost) as it fills.
+        const deniedSinks: DeniedSink[] = [];
+        const notRun: string[] = [];
         for (const sub of ofType(plan, "aws:sns/topicSubscription:TopicSubscription")) {
+            const protocol = String(sub.inputs.protocol);
+            if (SUBSCRIPTIONS_NOT_RUN.has(protocol)) {
+                notRun.push(`subscription ${sub.name} (${protocol} to ${String(sub.inputs.endpoint)}): nothing is sent outside this machine`);
+                continue;
+            }
             const topicArn = String(sub.inputs.topic);
             const queueArn = String(sub.inputs.endpoint);
-            const decision = await authorizer.authorize({ principal: { service: "sns.amazonaws.com", sourceArn: topicArn, sourceAccount: account }, action: "sqs:SendMessage", resource: queueArn });
-            if (decision.allowed) {
+            const sns = { service: "sns.amazonaws.com", sourceArn: topicArn, sourceAccount: account };
+            const refused = await deliveryRefused(authorizer, plan, sns, queueArn);
+            if (!refused) {
                 await subscribe(clients.sns, sub, ids, ids.local(queueArn));
             } else {
                 const sink = await createSinkQueue(clients.sqs, `${DENIED_SINK_PREFIX}${deniedSinks.length}`);
                 await subscribe(clients.sns, sub, ids, sink.arn);
-                deniedSinks.push({ subscription: sub.name, url: sink.url, reason: `sns.amazonaws.com → ${queueArn}: ${decision.message}` });
+                const dlq = typeof sub.inputs.redrivePolicy === "string" ? (JSON.parse(sub.inputs.redrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn : undefined;
+                const dlqRefused = dlq ? await deliveryRefused(authorizer, plan, sns, dlq) : "no DLQ";
+                deniedSinks.push({ subscription: sub.name, url: sink.url, reason: `sns.amazonaws.com → ${queueArn}: ${refused}`, dlq: dlqRefused ? undefined : dlq, dlqRefused });
             }
         }
 
@@ -143,12 +168,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
         const endpoints = { S3Client: s3e.endpoint, DynamoDBClient: ddbe.endpoint, KinesisClient: kinesise.endpoint, SQSClient: sqse.endpoint, SNSClient: sqse.endpoint };
         const functions = new Map<string, LocalFunction>();
         for (const r of ofType(plan, "aws:lambda/function:Function")) {
+            // AWS refuses to create a function whose role Lambda may not assume.
+            const trust = await authorizer.authorize({ principal: { service: "lambda.amazonaws.com", sourceArn: String(r.outputs.arn), sourceAccount: account }, action: "sts:AssumeRole", resource: String(r.inputs.role) });
+            if (!trust.allowed) throw new Error(`local runtime: function ${r.name}: the role defined for the function cannot be assumed by Lambda (${trust.message})`);
             const lines: string[] = [];
             logs.set(r.name, lines);
             const iam = counters.of(`lambda:${r.name}`);
             let fn: LocalFunction;
             fn = new LocalFunction({
                 resource: r,
+                concurrency: mappingConcurrency(plan, r),
                 projectRoot,
                 workDir: work.dir,
                 endpoints,
@@ -159,7 +188,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
                     options.onLog?.(r.name, line);
                 },
                 authorize: async (call: SdkCall) => {
-                    for (const request of sdkRequests(call.client, call.command, call.input, { region, account })) {
+                    let requests;
+                    try {
+                        requests = sdkRequests(call.client, call.command, call.input, { region, account });
+                    } catch (err) {
+                        const line = `local runtime: ${call.client}.${call.command} cannot run here: ${(err as Error).message}`;
+                        iam.add("unsupported", 1, (err as Error).message);
+                        lines.push(line);
+                        options.onLog?.(r.name, line);
+                        throw err;
+                    }
+                    for (const request of requests) {
                         const decision = await authorizer.authorize({ principal: { role: fn.roleArn }, action: request.action, resource: request.resource });
                         if (!decision.allowed) {
                             iam.add("denied", 1, `${request.action} on ${request.resource}`);
@@ -181,6 +220,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
         /** Sends to a planned queue as `principal`, authorized against its policies; throws DeliveryError. */
         const sendAs = async (request: Omit<AccessRequest, "action" | "resource">, queueArn: string, body: string, attributes?: Record<string, string>) => {
             await authorizeOrThrow(authorizer, { ...request, action: "sqs:SendMessage", resource: queueArn });
+            const key = encryptionKeyOf(plan, queueArn);
+            if (key) for (const action of KMS_WRITE) await authorizeOrThrow(authorizer, { ...request, action, resource: key });
             const MessageAttributes = attributes && Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }]));
             const sent = await clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, queueArn)), MessageBody: body, MessageAttributes }));
             return { messageId: sent.MessageId!, md5OfMessageBody: sent.MD5OfMessageBody! };
@@ -195,10 +236,16 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
             deliver: async (target, payload) => {
                 const fault = options.faults?.eventTarget?.(target);
                 if (fault) throw fault;
-                const principal: AccessRequest["principal"] = target.roleArn ? { role: target.roleArn } : { service: "events.amazonaws.com", sourceArn: target.ruleArn, sourceAccount: account };
+                const events = { service: "events.amazonaws.com", sourceArn: target.ruleArn, sourceAccount: account };
+                if (target.roleArn) await authorizeOrThrow(authorizer, { principal: events, action: "sts:AssumeRole", resource: target.roleArn });
+                const principal: AccessRequest["principal"] = target.roleArn ? { role: target.roleArn } : events;
                 const service = target.arn.split(":")[2];
                 if (service === "sns") {
                     await authorizeOrThrow(authorizer, { principal, action: "sns:Publish", resource: target.arn });
+                    for (const action of KMS_WRITE) {
+                        const key = encryptionKeyOf(plan, target.arn);
+                        if (key) await authorizeOrThrow(authorizer, { principal, action, resource: key });
+                    }
                     await clients.sns.send(new PublishCommand({ TopicArn: ids.local(target.arn), Message: payload }));
                 } else if (service === "sqs") {
                     await sendAs({ principal }, target.arn, payload);
@@ -222,13 +269,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
             const counter = counters.of(`mapping:${m.name}`);
             const service = source.split(":")[2];
             const reads = service === "sqs" ? ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] : ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:ListShards"];
-            // AWS refuses to create a mapping its function's role cannot read with.
-            const refused = await firstDenial(authorizer, fn.roleArn, reads, source);
-            if (refused) {
-                counter.add("denied", 1, refused);
-                counters.add("iam", "denied", 1, `${m.name}: ${refused}`);
-                continue;
-            }
+            const streamKey = service === "kinesis" ? encryptionKeyOf(plan, source) : undefined;
+            const refused = (await firstDenial(authorizer, fn.roleArn, reads, source)) ?? (streamKey ? await firstDenial(authorizer, fn.roleArn, ["kms:Decrypt"], streamKey) : undefined);
+            // AWS refuses to create a mapping its function's role cannot read with: so does the runtime.
+            if (refused) throw new Error(`local runtime: event source mapping ${m.name}: the function's execution role cannot read ${source} (${refused})`);
             if (service === "sqs") {
                 const mapping = startSqsMapping({ settings, queueArn: source, queueUrl: ids.local(queueUrlOfArn(plan, source)), sqs: clients.sqs, fn, time, counter, region });
                 mappings.push(mapping);
@@ -266,7 +310,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
         }
 
         // ---- API Gateway ----
-        const api = await startApiGateway({ plan, authorizer, apiKeys: options.apiKeys, counter: counters.of("api"), sendMessage: (queueArn, body) => clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, queueArn)), MessageBody: body })).then((s) => ({ messageId: s.MessageId!, md5OfMessageBody: s.MD5OfMessageBody! })) });
+        // The integration acts through its credentials role, which API Gateway must be trusted to assume.
+        const apiGatewayAuthorizer: Authorizer = {
+            authorize: async (request) => {
+                if ("role" in request.principal) {
+                    const sourceArn = String(plan.resources.find((r) => r.type === "aws:apigateway/restApi:RestApi")?.outputs.executionArn ?? "");
+                    const trust = await authorizer.authorize({ principal: { service: "apigateway.amazonaws.com", sourceArn: `${sourceArn}/*`, sourceAccount: account }, action: "sts:AssumeRole", resource: request.principal.role });
+                    if (!trust.allowed) return trust;
+                }
+                return authorizer.authorize(request);
+            },
+        };
+        const api = await startApiGateway({ plan, authorizer: apiGatewayAuthorizer, apiKeys: options.apiKeys, counter: counters.of("api"), sendMessage: (queueArn, body) => clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, queueArn)), MessageBody: body })).then((s) => ({ messageId: s.MessageId!, md5OfMessageBody: s.MD5OfMessageBody! })) });
         stops.push(() => api.stop());
 
         const queueUrl = (queue: string) => {
@@ -289,12 +344,27 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
                 }
             }
         };
-        const countDenied = async () => {
-            for (const sink of deniedSinks) {
-                const undelivered = await drainUrl(sink.url);
-                if (undelivered.length > 0) counters.add(`sns:${sink.subscription}`, "denied", undelivered.length, sink.reason);
-            }
-        };
+        let draining: Promise<void> | undefined;
+        const countDenied = () =>
+            (draining ??= (async () => {
+                for (const sink of deniedSinks) {
+                    const undelivered = await drainUrl(sink.url);
+                    if (undelivered.length === 0) continue;
+                    counters.add(`sns:${sink.subscription}`, "denied", undelivered.length, sink.reason);
+                    if (!sink.dlq) {
+                        counters.add(`sns:${sink.subscription}`, "lost", undelivered.length, `its DLQ: ${sink.dlqRefused}`);
+                        continue;
+                    }
+                    for (const m of undelivered) await clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, sink.dlq)), MessageBody: m.body }));
+                    counters.add(`sns:${sink.subscription}`, "deadLettered", undelivered.length, `${sink.subscription}: to its DLQ ${sink.dlq}`);
+                }
+            })().finally(() => (draining = undefined)));
+        // Sinks fill whenever the topic publishes; keep them moving for `npm run local` too.
+        const sinkTimer = deniedSinks.length > 0 ? setInterval(() => void countDenied().catch(() => undefined), 250) : undefined;
+        stops.push(async () => {
+            if (sinkTimer) clearInterval(sinkTimer);
+            await draining;
+        });
         stops.push(async () => {
             for (const sink of deniedSinks) await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: sink.url })).catch(() => undefined);
         });
@@ -302,6 +372,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
         const runtime: LocalRuntime = {
             plan,
             fidelity,
+            notRun,
             time,
             region,
             account,
@@ -323,7 +394,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
                 while (quiet < 2) {
                     if (Date.now() > deadline) throw new Error(`local runtime: still busy after ${timeoutMs} ms`);
                     const before = counters.snapshot();
-                    await bus!.idle();
+                    await withDeadline(bus!.idle(), deadline, () => `local runtime: still busy after ${timeoutMs} ms: the bus is delivering to ${bus!.busy().join(", ")}`);
                     await Promise.all(mappings.map((m) => m.idle(Math.max(1, deadline - Date.now()))));
                     await countDenied();
                     const after = counters.snapshot();
@@ -336,6 +407,59 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
     } catch (err) {
         await stopAll();
         throw err;
+    }
+}
+
+/** Subscription protocols that would reach outside this machine: listed, not run. */
+const SUBSCRIPTIONS_NOT_RUN = new Set(["email", "email-json", "sms", "http", "https"]);
+/** What a service needs on a customer-managed key to write to an encrypted queue or topic. */
+const KMS_WRITE = ["kms:GenerateDataKey", "kms:Decrypt"];
+
+interface DeniedSink {
+    subscription: string;
+    url: string;
+    reason: string;
+    /** The subscription's DLQ, when SNS may send to it. */
+    dlq?: string;
+    dlqRefused?: string;
+}
+
+/** The customer-managed key a planned queue, topic or stream is encrypted with (AWS-managed keys need no grant). */
+function encryptionKeyOf(plan: Plan, arn: string): string | undefined {
+    const r = plan.resources.find((x) => x.custom && x.outputs.arn === arn && /^aws:(sqs\/queue|sns\/topic|kinesis\/stream):/.test(x.type));
+    const key = r && (r.inputs.kmsMasterKeyId ?? r.inputs.kmsKeyId);
+    if (typeof key !== "string" || key === "" || key.startsWith("alias/aws/")) return undefined;
+    return key;
+}
+
+/** Why a service may not deliver to a planned queue (its policy, or its key's), or undefined when it may. */
+async function deliveryRefused(authorizer: Authorizer, plan: Plan, principal: AccessRequest["principal"], queueArn: string): Promise<string | undefined> {
+    const send = await authorizer.authorize({ principal, action: "sqs:SendMessage", resource: queueArn });
+    if (!send.allowed) return send.message;
+    const key = encryptionKeyOf(plan, queueArn);
+    for (const action of key ? KMS_WRITE : []) {
+        const decision = await authorizer.authorize({ principal, action, resource: key! });
+        if (!decision.allowed) return decision.message;
+    }
+    return undefined;
+}
+
+/** How many environments a function may run at once: its mappings' maximum concurrency, if higher than the local default. */
+function mappingConcurrency(plan: Plan, fn: PlannedResource): number | undefined {
+    const most = plan.resources
+        .filter((m) => m.type === "aws:lambda/eventSourceMapping:EventSourceMapping" && (m.inputs.functionName === fn.outputs.arn || m.inputs.functionName === fn.outputs.name))
+        .map((m) => Number((m.inputs.scalingConfig as { maximumConcurrency?: number } | undefined)?.maximumConcurrency ?? 0));
+    return most.length > 0 ? Math.max(...most) || undefined : undefined;
+}
+
+/** `work`, or a rejection naming what is busy once the deadline passes. */
+async function withDeadline<T>(work: Promise<T>, deadline: number, busy: () => string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(busy())), Math.max(0, deadline - Date.now()))));
+    try {
+        return await Promise.race([work, late]);
+    } finally {
+        clearTimeout(timer);
     }
 }
 

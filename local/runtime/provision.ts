@@ -181,6 +181,8 @@ export function queueAttributes(r: PlannedResource, ids: Identifiers, time: Time
     if (i.messageRetentionSeconds !== undefined) attributes.MessageRetentionPeriod = String(i.messageRetentionSeconds);
     if (i.delaySeconds) attributes.DelaySeconds = String(scaledSeconds(i.delaySeconds, time));
     if (i.maxMessageSize !== undefined) attributes.MaximumMessageSize = String(i.maxMessageSize);
+    // Long polling: a receive without its own WaitTimeSeconds waits this long (the mappings set theirs).
+    if (i.receiveWaitTimeSeconds !== undefined) attributes.ReceiveMessageWaitTimeSeconds = String(i.receiveWaitTimeSeconds);
     if (i.fifoQueue) attributes.FifoQueue = "true";
     if (i.contentBasedDeduplication) attributes.ContentBasedDeduplication = "true";
     if (typeof i.redrivePolicy === "string") {

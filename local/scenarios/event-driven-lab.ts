@@ -3,6 +3,7 @@ import { ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import sharp from "sharp";
 import type { LocalRuntime } from "../runtime";
+import type { Count } from "../runtime/counters";
 import { expectEqual, expectTrue, type FlowReport } from "./report";
 import { deniedSince, queueName } from "./stream-to-table";
 
@@ -20,13 +21,27 @@ export const LAB_UPLOADS = [
 ];
 /**
  * Requests sent at once to pass the usage plan's throttle: twice its burst plus two seconds of its
- * rate, so that even sent over a slow second or two the burst outruns the refill.
+ * rate, so that even spread over a slow second or two the burst outruns the refill.
  */
 function burstSize(runtime: LocalRuntime): number {
     const plan = runtime.plan.resources.find((r) => r.type === "aws:apigateway/usagePlan:UsagePlan");
     const t = (plan?.inputs.throttleSettings ?? {}) as { burstLimit?: number; rateLimit?: number };
     if (typeof t.burstLimit !== "number" || typeof t.rateLimit !== "number") throw new Error("scenario 003: the API's usage plan sets no throttle (burstLimit, rateLimit)");
     return 2 * t.burstLimit + 2 * t.rateLimit;
+}
+
+const STATUS_REASONS: Record<number, string> = { 400: "400 invalid body", 403: "403 missing or wrong key", 429: "429 throttled" };
+
+/** The API's refusals, counted by status. */
+function rejectedByStatus(responses: { status: number }[]): Count {
+    const out: Count = { count: 0, reasons: new Map() };
+    for (const r of responses) {
+        if (r.status < 400) continue;
+        const reason = STATUS_REASONS[r.status] ?? `${r.status}`;
+        out.count++;
+        out.reasons.set(reason, (out.reasons.get(reason) ?? 0) + 1);
+    }
+    return out;
 }
 
 export async function runEventDrivenLab(runtime: LocalRuntime): Promise<FlowReport> {
@@ -75,13 +90,11 @@ export async function runEventDrivenLab(runtime: LocalRuntime): Promise<FlowRepo
     const missingKey = await post(JSON.stringify({ message: "who am I?" }), {});
     await runtime.idle();
     const consumed = (runtime.logs.get(consumer.name) ?? []).some((line) => line.includes("message processed") && line.includes(correlationId));
-    // A burst at once, again (up to 4 times) until the throttle answers: on a busy machine one
-    // burst can arrive slowly enough for the bucket to refill.
-    const burst: { status: number; body: string }[] = [];
-    for (let round = 0; round < 4 && !burst.some((r) => r.status === 429); round++) {
-        const size = burstSize(runtime);
-        burst.push(...(await Promise.all(Array.from({ length: size }, (_, i) => post(JSON.stringify({ message: `burst ${round}.${i}` }))))));
-    }
+    // A client retrying a bad request in a tight loop: throttling comes before validation, so each
+    // answer is a 400 until the bucket is empty, then a 429. Bodies that would be queued cost this
+    // one event loop (the API, fauxqs, the mappings) enough that, on a busy machine, the bucket
+    // refills as fast as they arrive; invalid ones measure the throttle alone.
+    const burst = await Promise.all(Array.from({ length: burstSize(runtime) }, (_, i) => post(JSON.stringify({ text: `burst ${i}` }))));
     const statuses = new Map<number, number>();
     for (const r of burst) statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
     await runtime.idle();
@@ -90,19 +103,20 @@ export async function runEventDrivenLab(runtime: LocalRuntime): Promise<FlowRepo
     for (const q of runtime.plan.resources.filter((r) => r.type === "aws:sqs/queue:Queue" && /dlq|undelivered/.test(r.name) && /^(uploads|messages)-/.test(r.name))) {
         dlq[queueName(runtime, String(q.outputs.arn))] = await runtime.queueDepth(q.name);
     }
-    const accepted = 1 + (statuses.get(200) ?? 0);
+    const accepted = [valid, ...burst].filter((r) => r.status === 200).length;
     return {
         id: "003",
         title: "uploads → rule → topic → images / audit; POST /messages → queue → consumer",
         sent: LAB_UPLOADS.length + 3 + burst.length,
         // Audit items, and the API messages the consumer processed.
         landed: audited.length + (runtime.logs.get(consumer.name) ?? []).filter((line) => line.includes("message processed")).length,
-        duplicates: 0,
-        rejected: { count: (statuses.get(429) ?? 0) + 2, reasons: new Map([[`400 invalid body`, 1], [`403 missing key`, 1], [`429 throttled`, statuses.get(429) ?? 0]]) },
+        // Deliveries the audit logger recognised as already recorded (SNS and SQS deliver at least once).
+        duplicates: (runtime.logs.get(audit.name) ?? []).filter((line) => line.includes("duplicate delivery, already recorded")).length,
+        rejected: rejectedByStatus([invalid, missingKey, ...burst]),
         dlq,
         denied: deniedSince(runtime, before),
         ms: Date.now() - started,
-        notes: [`API: ${accepted} accepted, burst of ${burst.length}: ${[...statuses].map(([s, n]) => `${n}× ${s}`).join(", ")}`, `thumbnails/: ${derived.join(", ") || "nothing"}`],
+        notes: [`API: ${accepted} accepted; a burst of ${burst.length} invalid requests: ${[...statuses].map(([s, n]) => `${n}× ${s}`).join(", ")}`, `thumbnails/: ${derived.join(", ") || "nothing"}`],
         checks: [
             expectEqual("all three uploads reach audit, once each", auditedKeys, LAB_UPLOADS.map((u) => u.key).sort()),
             expectTrue("only the image reaches images", images.fn.stats.invocations > imageInvocations && imageLog.includes("photos/red flower.jpg") && !imageLog.includes("docs/report.pdf") && !imageLog.includes("notes/readme.txt"), `image processor saw: ${imageLog.slice(0, 300)}`),
@@ -112,9 +126,10 @@ export async function runEventDrivenLab(runtime: LocalRuntime): Promise<FlowRepo
             expectTrue("the valid body reaches the consumer", consumed, `${consumer.name} logged no "message processed" line with ${correlationId}`),
             expectTrue("an invalid body gets 400", invalid.status === 400, `${invalid.status} ${invalid.body}`),
             expectTrue("a missing key gets 403", missingKey.status === 403, `${missingKey.status} ${missingKey.body}`),
-            expectTrue(`a burst of ${burst.length} over the throttle gets 429`, (statuses.get(429) ?? 0) > 0, `statuses: ${JSON.stringify([...statuses])}`),
+            expectTrue(`a burst of ${burst.length} over the throttle gets 429`, (statuses.get(429) ?? 0) > 0 && (statuses.get(200) ?? 0) === 0, `statuses: ${JSON.stringify([...statuses])}`),
             expectEqual("no dead letters", Object.values(dlq).reduce((a, b) => a + b, 0), 0),
             expectEqual("nothing denied", deniedSince(runtime, before).count, 0),
+            expectEqual("no SDK call the runtime could not authorize", runtime.counters.total("unsupported").count, 0),
         ],
     };
 }

@@ -43,9 +43,15 @@ export async function runStreamToTable(runtime: LocalRuntime, options: StreamToT
 
     // 1. The CLI's send, as an operator runs it against the stream.
     const manifest = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "scenario-001-")), "manifest.json");
-    const sent = await sendEvents({ ...target, stream, count, rate: Math.max(count, 1), source: SOURCE, manifest });
-    await runtime.idle();
-    const verified = await verifyEvents({ ...target, endpoint: runtime.endpoints.dynamodb, table, rejectsTable, since: sent.since, manifest, sample: 3 });
+    let sent: Awaited<ReturnType<typeof sendEvents>>;
+    let verified: Awaited<ReturnType<typeof verifyEvents>>;
+    try {
+        sent = await sendEvents({ ...target, stream, count, rate: Math.max(count, 1), source: SOURCE, manifest });
+        await runtime.idle();
+        verified = await verifyEvents({ ...target, endpoint: runtime.endpoints.dynamodb, table, rejectsTable, since: sent.since, manifest, sample: 3 });
+    } finally {
+        fs.rmSync(path.dirname(manifest), { recursive: true, force: true });
+    }
     const landedAfterSend = (await itemsOf(runtime, table)).length;
 
     // 2. Redelivery: the first batch's records, as the mapping delivered them, handed to the function again.
@@ -61,7 +67,6 @@ export async function runStreamToTable(runtime: LocalRuntime, options: StreamToT
     const rejects = (await itemsOf(runtime, rejectsTable)).map((r) => String(r.reason));
     const dlq: Record<string, number> = {};
     if (failureQueue) dlq[queueName(runtime, failureQueue)] = await runtime.queueDepth(failureQueue);
-    fs.rmSync(path.dirname(manifest), { recursive: true, force: true });
 
     const rejected: Count = { count: rejects.length, reasons: new Map() };
     for (const r of rejects) rejected.reasons.set(r, (rejected.reasons.get(r) ?? 0) + 1);
@@ -86,6 +91,7 @@ export async function runStreamToTable(runtime: LocalRuntime, options: StreamToT
             expectEqual(`the poison record is not retried`, counter("retries") - retriesBefore, 0),
             expectTrue(`the poison record took one invocation`, counter("invocations") - invocationsBefore === 1, `${counter("invocations") - invocationsBefore} invocations`),
             expectEqual(`nothing went to the on-failure queue`, Object.values(dlq).reduce((a, b) => a + b, 0), 0),
+            expectEqual("no SDK call the runtime could not authorize", runtime.counters.total("unsupported").count, 0),
         ],
     };
 }

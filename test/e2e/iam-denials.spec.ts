@@ -81,8 +81,12 @@ describe("e2e: IAM enforced on the local runtime", function () {
             await runtime?.stop();
         });
 
-        it("does not deliver the upload to audit, and counts the denied delivery", async () => {
+        it("does not deliver the upload to audit, counts the denied delivery, and parks the message in the subscription's DLQ", async () => {
             expect(runtime.counters.get("sns:uploads-audit-subscription", "denied")).to.equal(1);
+            // As SNS does with a client-side delivery error: the message goes to the subscription's DLQ.
+            expect(runtime.counters.get("sns:uploads-audit-subscription", "deadLettered")).to.equal(1);
+            const parked = await runtime.drain("uploads-audit-dlq");
+            expect(parked.map((m) => JSON.parse(m.body).object.key)).to.deep.equal(["docs/denied.txt"]);
             const reasons = [...runtime.counters.total("denied").reasons.keys()].join("\n");
             expect(reasons).to.match(/sns\.amazonaws\.com .*is not authorized to perform: sqs:SendMessage/);
             const items = await runtime.clients.dynamodb.send(new ScanCommand({ TableName: String(runtime.plan.outputs.auditTableName), Select: "COUNT" }));

@@ -59,10 +59,16 @@ describe("e2e: EventStream → stream-to-table (deployed archive) → EventLogs,
 
     it("serves the planned lookup index over what landed", async () => {
         const index = (plan.resources.find((r) => r.name === "events-table")!.inputs.globalSecondaryIndexes as { name: string }[])[0].name;
-        const page = await runtime.clients.dynamodb.send(
-            new QueryCommand({ TableName: String(plan.outputs.eventTableName), IndexName: index, KeyConditionExpression: "#s = :s", ExpressionAttributeNames: { "#s": "source" }, ExpressionAttributeValues: { ":s": { S: "scenario-001" } }, Select: "COUNT" }),
-        );
-        expect(page.Count).to.equal(STREAM_TO_TABLE_EVENTS);
+        let indexed = 0;
+        let start: Record<string, AttributeValue> | undefined;
+        do {
+            const page = await runtime.clients.dynamodb.send(
+                new QueryCommand({ TableName: String(plan.outputs.eventTableName), IndexName: index, KeyConditionExpression: "#s = :s", ExpressionAttributeNames: { "#s": "source" }, ExpressionAttributeValues: { ":s": { S: "scenario-001" } }, Select: "COUNT", ExclusiveStartKey: start }),
+            );
+            indexed += page.Count ?? 0;
+            start = page.LastEvaluatedKey;
+        } while (start);
+        expect(indexed).to.equal(STREAM_TO_TABLE_EVENTS);
     });
 
     it("files the poison record in the rejects table with its reason and raw data", async () => {

@@ -212,6 +212,12 @@ export function planPolicies(plan: Plan): PlanPolicies {
     for (const type of ["aws:dynamodb/resourcePolicy:ResourcePolicy", "aws:kinesis/resourcePolicy:ResourcePolicy"]) {
         for (const r of byType(type)) put(str(r.inputs.resourceArn), r, true);
     }
+    // A role's trust policy is its resource policy for sts:AssumeRole: who may act as it.
+    for (const role of byType(ROLE)) {
+        const arn = str(role.outputs.arn);
+        const trust = role.inputs.assumeRolePolicy;
+        if (arn && typeof trust === "string" && trust !== "") policies.set(arn, { name: `${role.name} (trust policy)`, policy: parsePolicy(trust, label(role)), standalone: false });
+    }
     for (const key of byType("aws:kms/key:Key")) {
         const arn = str(key.outputs.arn);
         if (arn && !policies.has(arn)) policies.set(arn, { name: `${key.name} (default key policy)`, policy: defaultKeyPolicy(scope.account, scope.partition), standalone: false });

@@ -16,6 +16,13 @@ import { readZip } from "../zip-reader";
 const WORKER = path.join(__dirname, "worker.js");
 /** Environments per function when the plan reserves no concurrency: enough for the mappings' concurrency here. */
 export const DEFAULT_LOCAL_CONCURRENCY = 4;
+/** Function inputs the runtime honours. */
+const FUNCTION_INPUTS_RUN = new Set(["code", "codeSha256", "sourceCodeHash", "handler", "runtime", "role", "timeout", "memorySize", "environment", "reservedConcurrentExecutions", "loggingConfig", "packageType", "layers", "name"]);
+/**
+ * Inputs with no bearing on a function invoked by a mapping on this machine: its CPU, X-Ray,
+ * versions, tags; the DLQ of asynchronous invocations (mappings invoke synchronously); disk size.
+ */
+const FUNCTION_INPUTS_NOT_EMULATED = new Set(["architectures", "tracingConfig", "description", "tags", "publish", "deadLetterConfig", "ephemeralStorage", "kmsKeyArn", "snapStart", "skipDestroy"]);
 /** What the Lambda Node.js runtime provides besides the archive: the AWS SDK v3 clients. */
 const RUNTIME_PACKAGES = /^client-/;
 
@@ -42,6 +49,8 @@ export interface LocalFunctionOptions {
     log(line: string): void;
     /** Extra environment (region, credentials for the stand-ins). */
     environment: Record<string, string>;
+    /** Environments at once when the plan reserves no concurrency (e.g. its mappings' maximum). Default DEFAULT_LOCAL_CONCURRENCY. */
+    concurrency?: number;
 }
 
 interface Environment {
@@ -76,7 +85,10 @@ export class LocalFunction implements Invocable {
         this.timeoutSeconds = typeof inputs.timeout === "number" ? inputs.timeout : 3;
         const reserved = inputs.reservedConcurrentExecutions;
         if (reserved === 0) throw new Error(`lambda ${r.name}: reservedConcurrentExecutions is 0, so AWS would never run it`);
-        this.concurrency = typeof reserved === "number" && reserved > 0 ? reserved : DEFAULT_LOCAL_CONCURRENCY;
+        this.concurrency = typeof reserved === "number" && reserved > 0 ? reserved : Math.max(DEFAULT_LOCAL_CONCURRENCY, options.concurrency ?? 0);
+        const unknown = Object.keys(inputs).filter((k) => !FUNCTION_INPUTS_RUN.has(k) && !FUNCTION_INPUTS_NOT_EMULATED.has(k));
+        if (unknown.length > 0) throw new Error(`lambda ${r.name}: sets ${unknown.join(", ")}, which the local runtime does not run (teach local/runtime/lambda/host.ts, or list them as not emulated)`);
+        if (typeof inputs.runtime === "string" && !inputs.runtime.startsWith("nodejs")) throw new Error(`lambda ${r.name}: runtime ${inputs.runtime}; the local runtime runs Node.js functions only`);
         if (inputs.packageType === "Image") throw new Error(`lambda ${r.name}: container images are not run locally (expected a zip archive)`);
         if (inputs.layers?.length) throw new Error(`lambda ${r.name}: layers are not run locally (${inputs.layers.join(", ")})`);
         this.taskRoot = unpack(r, options.projectRoot, options.workDir);
@@ -182,7 +194,8 @@ export class LocalFunction implements Invocable {
             if (m?.type === "authorize") {
                 this.options
                     .authorize({ client: m.client, command: m.command, input: m.input })
-                    .catch((err: Error) => ({ allowed: false, message: err.message }))
+                    // A call the runtime cannot decide (an unmapped command) fails loudly, not as a denial.
+                    .catch((err: Error) => ({ allowed: false, message: `local runtime: ${err.message}`, code: "LocalRuntime.Unsupported" }))
                     .then((verdict) => child.connected && child.send({ type: "authorized", id: m.id, verdict }));
             } else if (m?.type === "result" && environment.pending && environment.pending.id === m.id) {
                 const { resolve, started, timer } = environment.pending;
@@ -252,5 +265,14 @@ function unpack(r: PlannedResource, projectRoot: string, workDir: string): strin
 /** A folder for unpacked archives, removed by the returned function. */
 export function makeWorkDir(): { dir: string; remove(): void } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "local-runtime-"));
-    return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    const remove = () => fs.rmSync(dir, { recursive: true, force: true });
+    // A process ended without stop() still leaves no folder behind.
+    process.once("exit", remove);
+    return {
+        dir,
+        remove: () => {
+            process.removeListener("exit", remove);
+            remove();
+        },
+    };
 }

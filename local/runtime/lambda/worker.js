@@ -53,8 +53,8 @@ function translate(value) {
     return value;
 }
 
-function deniedError(clientName, message) {
-    const code = DENIED_CODE[clientName] || "AccessDeniedException";
+function deniedError(clientName, message, unsupported) {
+    const code = unsupported || DENIED_CODE[clientName] || "AccessDeniedException";
     const err = new Error(message);
     err.name = code;
     err.Code = code;
@@ -68,7 +68,7 @@ function localMiddleware(next, context) {
     return async (args) => {
         const clientName = context.clientName;
         const verdict = await authorize(clientName, context.commandName, args.input);
-        if (!verdict.allowed) throw deniedError(clientName, verdict.message);
+        if (!verdict.allowed) throw deniedError(clientName, verdict.message, verdict.code);
         return next({ ...args, input: translate(args.input) });
     };
 }

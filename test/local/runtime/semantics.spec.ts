@@ -158,9 +158,11 @@ describe("local runtime semantics: the dev stack, its audit logger without dynam
         for (const key of [TEXT_KEY, IMAGE_KEY]) {
             const at = auditReceives(key).map((r) => r.at);
             expect(at.length, `${key}: receives`).to.be.at.least(2);
-            // Invisibility starts when SQS answers the receive, a few ms before the mapping hands the batch on.
+            // Invisibility starts when SQS answers the receive; the invocation seen here starts later,
+            // by up to a few hundred ms on a loaded machine (an environment to start, a busy loop),
+            // so a gap can look that much shorter. Without the timeout, gaps are tens of ms.
             const gaps = at.slice(1).map((t, i) => t - at[i]);
-            for (const gap of gaps) expect(gap, `${key}: ms between receives (${gaps.join(", ")})`).to.be.at.least(Math.max(plannedMs, visibilityMs) - 50);
+            for (const gap of gaps) expect(gap, `${key}: ms between receives (${gaps.join(", ")})`).to.be.at.least(Math.max(plannedMs, visibilityMs) - 250);
         }
         expect(visibilityMs, "the queue's visibility timeout, in ms").to.be.at.least(plannedMs);
     });
