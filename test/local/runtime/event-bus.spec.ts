@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { oneLineError } from "../../support/errors";
 import type { Plan, PlannedResource } from "../../../local/plan";
 import { Counters } from "../../../local/runtime/counters";
 import { BusRule, BusTarget, DeliveryError, EventBus, busRulesOf, targetInput } from "../../../local/runtime/event-bus";
@@ -8,17 +9,6 @@ import { stackPlan } from "../../support/stack-plans";
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
 
-/** The message of what `fn` throws, checked to be one line. */
-function oneLineError(fn: () => unknown): string {
-    try {
-        fn();
-    } catch (err) {
-        const message = (err as Error).message;
-        expect(message, "one line").to.not.include("\n");
-        return message;
-    }
-    return expect.fail("expected a throw");
-}
 
 /** The plan with the resource named `name` given other inputs. */
 function withInputs(plan: Plan, name: string, change: (inputs: Record<string, unknown>) => Record<string, unknown>): Plan {

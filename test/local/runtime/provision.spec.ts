@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { oneLineError } from "../../support/errors";
 import type { Plan, PlannedResource } from "../../../local/plan";
 import { Identifiers, queueAttributes, queuesInRedriveOrder, streamRequest, subscriptionAttributes, tableRequest } from "../../../local/runtime/provision";
 import { timeScale } from "../../../local/runtime/types";
@@ -25,17 +26,6 @@ function queue(name: string, inputs: Record<string, unknown> = {}): PlannedResou
 
 const redriveTo = (name: string, maxReceiveCount = 5) => JSON.stringify({ deadLetterTargetArn: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}`, maxReceiveCount });
 
-/** The message of what `fn` throws, checked to be one line. */
-function oneLineError(fn: () => unknown): string {
-    try {
-        fn();
-    } catch (err) {
-        const message = (err as Error).message;
-        expect(message, "one line").to.not.include("\n");
-        return message;
-    }
-    return expect.fail("expected a throw");
-}
 
 describe("provision", () => {
     let dev: Plan;

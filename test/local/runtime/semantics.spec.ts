@@ -274,7 +274,9 @@ describe("local runtime semantics: Kinesis error handling (test/fixtures/runtime
         sequences.forEach((s, i) => dataOf.set(s, data[i]));
         return sequences;
     };
-    const invocationsOf = (sequence: string) => calls.filter((c) => c.event.Records.some((r) => r.kinesis.sequenceNumber === sequence));
+    // By stream and sequence number: the two streams' shards number their records independently.
+    const invocationsOf = (sequence: string, streamArn?: string) =>
+        calls.filter((c) => c.event.Records.some((r) => r.kinesis.sequenceNumber === sequence && (streamArn === undefined || r.eventSourceARN === streamArn)));
 
     before(async () => {
         plan = await record(poisonStreams);
@@ -309,7 +311,7 @@ describe("local runtime semantics: Kinesis error handling (test/fixtures/runtime
         const failure = JSON.parse(bisectedFailures[0].body) as KinesisFailureRecord;
         expect(failure.requestContext.condition).to.equal("RetryAttemptsExhausted");
         expect(failure.KinesisBatchInfo).to.include({ batchSize: 1, startSequenceNumber: poison, endSequenceNumber: poison });
-        expect(failure.requestContext.approximateInvokeCount, "invocations the poison was part of").to.equal(invocationsOf(poison).length);
+        expect(failure.requestContext.approximateInvokeCount, "invocations the poison was part of").to.equal(invocationsOf(poison, failure.KinesisBatchInfo.streamArn).length);
     });
 
     it("5. sends the on-failure destination metadata only: the batch's place in the shard, never a record's data", () => {
@@ -347,7 +349,7 @@ describe("local runtime semantics: Kinesis error handling (test/fixtures/runtime
             expect(f.KinesisBatchInfo).to.include({ batchSize: 1, endSequenceNumber: sequence });
             expect(Date.parse(f.timestamp) - arrival, `${data}: age when given up`).to.be.greaterThan(limitMs);
             // Every invocation with the record came while it was young enough (ms of arrival, rounded).
-            const invocations = invocationsOf(sequence);
+            const invocations = invocationsOf(sequence, f.KinesisBatchInfo.streamArn);
             for (const c of invocations) expect(c.at - arrival, `${data}: age when invoked`).to.be.at.most(limitMs + 1);
             expect(f.requestContext.approximateInvokeCount, `${data}: invocations`).to.equal(invocations.length);
         }
