@@ -43,8 +43,11 @@ function parseArgs(argv: string[]): Args {
 }
 
 /** Ctrl-C (or a kill) stops whatever runs, a runtime still starting included, then exits. */
+let interrupted = false;
+
 function stopOnSignals(): void {
     const stop = (signal: NodeJS.Signals) => {
+        interrupted = true;
         console.log(`\n${signal}: stopping the local runtime…`);
         void stopRuntimes().finally(() => process.exit(130));
     };
@@ -105,6 +108,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: Error) => {
+    // A flow cut short by Ctrl-C fails as its stand-ins go: the signal handler reports and exits.
+    if (interrupted) return;
     // One line, as the Pulumi CLI reports a refused config: no stack trace for a user error.
     console.error(`error: ${err.message.split("\n")[0]}`);
     process.exit(1);

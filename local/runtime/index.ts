@@ -98,12 +98,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
     const counters = new Counters();
     const logs = new Map<string, string[]>();
     const stops: (() => Promise<void>)[] = [];
-    const stopAll = async () => {
-        ACTIVE.delete(stopAll);
-        // Last started, first stopped: mappings before functions before stand-ins.
-        for (const stop of stops.reverse()) await stop().catch(() => undefined);
-        stops.length = 0;
-    };
+    // Once: a signal handler and the program's own finally may both ask, at the same time.
+    let stopping: Promise<void> | undefined;
+    const stopAll = () =>
+        (stopping ??= (async () => {
+            ACTIVE.delete(stopAll);
+            // Last started, first stopped: mappings before functions before stand-ins.
+            for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+        })());
     ACTIVE.add(stopAll);
 
     try {
