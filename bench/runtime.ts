@@ -3,12 +3,12 @@
 // against the same stand-ins. Three rows per flow: the handler called directly (the anchor), the
 // deployed function invoked through the runtime's host (child process, IPC, IAM on every call),
 // and the whole flow (stream or bucket → mapping or bus → function).
-import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import { PutRecordsCommand } from "@aws-sdk/client-kinesis";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import type { KinesisStreamRecord, SQSRecord } from "aws-lambda";
 import { evaluateStack } from "../local/engine";
 import { startRuntime, type LocalRuntime } from "../local/runtime";
+import { countItems } from "../test/support/dynamo-tables";
 import { kinesisRecord, lambdaContext, sqsRecord, uploadMessage } from "../test/support/lambda-events";
 import { goal, median, ms, table } from "./report";
 
@@ -20,16 +20,7 @@ const GOALS = { startupMs: 10_000, streamSlowdown: 5, uploadsSlowdown: 20 };
 
 const eps = (n: number, msTaken: number) => (n / msTaken) * 1000;
 
-async function count(runtime: LocalRuntime, table: string): Promise<number> {
-    let n = 0;
-    let start: Record<string, any> | undefined;
-    do {
-        const page = await runtime.clients.dynamodb.send(new ScanCommand({ TableName: table, Select: "COUNT", ExclusiveStartKey: start }));
-        n += page.Count ?? 0;
-        start = page.LastEvaluatedKey;
-    } while (start);
-    return n;
-}
+const count = (runtime: LocalRuntime, table: string) => countItems(runtime.clients.dynamodb, table);
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
     const t0 = process.hrtime.bigint();

@@ -89,8 +89,7 @@ async function main(): Promise<void> {
     const runtime = await startRuntime({ plan });
     const reports: FlowReport[] = [];
     try {
-        for (const line of formatFidelity(runtime.fidelity)) console.log(line);
-        for (const line of runtime.notRun) console.log(`  not run: ${line}`);
+        for (const line of formatFidelity(runtime.fidelity, runtime.notRun)) console.log(line);
         console.log(`Local runtime up in ${((Date.now() - booting) / 1000).toFixed(1)} s (time scale ${runtime.time.factor})`);
         for (const s of scenario ? [scenarioById(scenario)] : SCENARIOS) {
             console.log("");

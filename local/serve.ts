@@ -33,8 +33,7 @@ async function main(): Promise<void> {
     const plan = await evaluateStack({ stack });
     const runtime = await startRuntime({ plan, onLog: (fn, line) => console.log(`[${fn}] ${line}`) });
 
-    for (const line of formatFidelity(runtime.fidelity)) console.log(line);
-    for (const line of runtime.notRun) console.log(`  not run: ${line}`);
+    for (const line of formatFidelity(runtime.fidelity, runtime.notRun)) console.log(line);
     const names = (type: string) => plan.resources.filter((r) => r.type === type).map((r) => String(r.outputs.name ?? r.outputs.bucket ?? r.name));
     const e = runtime.endpoints;
     const bucket = names("aws:s3/bucket:Bucket")[0];

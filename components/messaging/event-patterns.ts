@@ -379,6 +379,14 @@ export const OBJECT_ENVELOPE: InputTransformer = {
 const PLACEHOLDER = /<([A-Za-z0-9_.-]+)>/g;
 const SIMPLE_PATH = /^\$(\.[A-Za-z0-9_-]+)+$/;
 
+/** What a dotted path (`$`, `$.a.b`) selects in an event; undefined where the event has nothing. */
+export function valueAtPath(event: unknown, path: string): unknown {
+    if (path !== "$" && !SIMPLE_PATH.test(path)) throw new Error(`valueAtPath: ${path} is not a dotted path ($ or $.a.b), which is all this model reads`);
+    let value: unknown = event;
+    for (const step of path.slice(2).split(".").filter(Boolean)) value = isPlainObject(value) ? value[step] : undefined;
+    return value;
+}
+
 /**
  * What EventBridge delivers for `event` through a JSON input template, as its documentation for
  * input transformation describes: each `<name>` of `inputPaths` becomes the JSON value its path
@@ -390,8 +398,7 @@ export function applyInputTransformer(transformer: InputTransformer, event: Reco
     const values: Record<string, string> = { "aws.events.event.json": JSON.stringify(event) };
     for (const [name, path] of Object.entries(transformer.inputPaths)) {
         if (!SIMPLE_PATH.test(path)) throw new Error(`applyInputTransformer: path ${path} of <${name}> is not a dotted path ($.a.b), which is all this model reads`);
-        let value: unknown = event;
-        for (const step of path.slice(2).split(".")) value = isPlainObject(value) ? value[step] : undefined;
+        const value = valueAtPath(event, path);
         if (value === undefined) throw new Error(`applyInputTransformer: the event has nothing at ${path} for <${name}>`);
         values[name] = JSON.stringify(value);
     }

@@ -1,5 +1,5 @@
 import { randomUUID } from "crypto";
-import { applyInputTransformer, matchesEventPattern, type EventPattern, type InputTransformer } from "../../components/messaging/event-patterns";
+import { applyInputTransformer, matchesEventPattern, valueAtPath, type EventPattern, type InputTransformer } from "../../components/messaging/event-patterns";
 import type { Plan, PlannedResource } from "../plan";
 import { sleep, type Counter, type TimeScale } from "./types";
 
@@ -108,11 +108,7 @@ function busTargetOf(t: PlannedResource, ruleName: string, ruleArn: string): Bus
 export function targetInput(target: BusTarget, event: Record<string, unknown>): string {
     if (target.transformer) return applyInputTransformer(target.transformer, event);
     if (target.input !== undefined) return target.input;
-    if (target.inputPath !== undefined) {
-        let value: unknown = event;
-        for (const part of target.inputPath.replace(/^\$\.?/, "").split(".").filter(Boolean)) value = (value as Record<string, unknown> | undefined)?.[part];
-        return JSON.stringify(value ?? null);
-    }
+    if (target.inputPath !== undefined) return JSON.stringify(valueAtPath(event, target.inputPath) ?? null);
     return JSON.stringify(event);
 }
 

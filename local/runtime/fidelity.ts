@@ -88,8 +88,8 @@ export function fidelityOf(plan: Plan): FidelityRow[] {
 /** Settings inside emulated resources that the runtime does not run either. */
 export const SETTINGS_NOT_RUN = ["X-Ray tracing (tracingConfig, xrayTracingEnabled)", "encryption at rest", "KMS grants for a function's own SDK calls"];
 
-/** The short start-up table: one line per fidelity, the types it covers, and the gaps. */
-export function formatFidelity(rows: FidelityRow[]): string[] {
+/** The short start-up table: one line per fidelity, the types it covers, the gaps, and the parts of the plan left out (`notRun`). */
+export function formatFidelity(rows: FidelityRow[], notRun: string[] = []): string[] {
     const short = (type: string) => type.replace(/^aws:/, "").replace(/:[A-Za-z]+$/, "");
     const lines = ["Local runtime fidelity:"];
     for (const level of ["emulated", "simplified", "not run"] as Fidelity[]) {
@@ -100,5 +100,6 @@ export function formatFidelity(rows: FidelityRow[]): string[] {
         lines.push(`  ${level.padEnd(10)} ${String(total).padStart(3)} resources: ${types.join(", ")}`);
     }
     lines.push(`  also not run: ${SETTINGS_NOT_RUN.join(", ")}`);
+    for (const line of notRun) lines.push(`  not run: ${line}`);
     return lines;
 }

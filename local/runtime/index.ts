@@ -2,7 +2,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
-import { DeleteMessageCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { REPO_ROOT } from "../engine";
 import type { Plan, PlannedResource } from "../plan";
 import { startApiGateway, type LocalApiGateway } from "./api-gateway";
@@ -10,8 +10,8 @@ import { Counters } from "./counters";
 import { dynamoClient, kinesisClient, s3Client, snsClient, sqsClient, startDynalite, startFauxqs, startKinesisLocal, startS3rver, type Emulator } from "./emulators";
 import { DeliveryError, EventBus, busRulesOf, type BusTarget } from "./event-bus";
 import { fidelityOf, formatFidelity, type FidelityRow } from "./fidelity";
-import { planAuthorizer } from "./iam/authorizer";
-import { sdkRequests } from "./iam/sdk-actions";
+import { authorizeAll, planAuthorizer } from "./iam/authorizer";
+import { sdkRequests, type IamRequest } from "./iam/sdk-actions";
 import { startKinesisMapping, type KinesisMapping } from "./kinesis-mapping";
 import { LocalFunction, makeWorkDir, type SdkCall } from "./lambda/host";
 import { Identifiers, createBucket, createQueue, createSinkQueue, createStream, createTable, createTopic, queuesInRedriveOrder, subscribe } from "./provision";
@@ -110,6 +110,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
 
     try {
         const authorizer = planAuthorizer(plan);
+        const { queueUrlOf, keyOf, writes } = indexPlan(plan);
         const ids = new Identifiers();
         let bus: EventBus | undefined;
         const notifiedBuckets = new Set(ofType(plan, "aws:s3/bucketNotification:BucketNotification").map((n) => notificationBucket(n)));
@@ -151,14 +152,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
             const topicArn = String(sub.inputs.topic);
             const queueArn = String(sub.inputs.endpoint);
             const sns = { service: "sns.amazonaws.com", sourceArn: topicArn, sourceAccount: account };
-            const refused = await deliveryRefused(authorizer, plan, sns, queueArn);
+            const refused = await refusal(authorizer, sns, writes("sqs:SendMessage", queueArn));
             if (!refused) {
                 await subscribe(clients.sns, sub, ids, ids.local(queueArn));
             } else {
                 const sink = await createSinkQueue(clients.sqs, `${DENIED_SINK_PREFIX}${deniedSinks.length}`);
                 await subscribe(clients.sns, sub, ids, sink.arn);
                 const dlq = typeof sub.inputs.redrivePolicy === "string" ? (JSON.parse(sub.inputs.redrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn : undefined;
-                const dlqRefused = dlq ? await deliveryRefused(authorizer, plan, sns, dlq) : "no DLQ";
+                const dlqRefused = dlq ? await refusal(authorizer, sns, writes("sqs:SendMessage", dlq)) : "no DLQ";
                 deniedSinks.push({ subscription: sub.name, url: sink.url, reason: `sns.amazonaws.com → ${queueArn}: ${refused}`, dlq: dlqRefused ? undefined : dlq, dlqRefused });
             }
         }
@@ -221,11 +222,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
 
         /** Sends to a planned queue as `principal`, authorized against its policies; throws DeliveryError. */
         const sendAs = async (request: Omit<AccessRequest, "action" | "resource">, queueArn: string, body: string, attributes?: Record<string, string>) => {
-            await authorizeOrThrow(authorizer, { ...request, action: "sqs:SendMessage", resource: queueArn });
-            const key = encryptionKeyOf(plan, queueArn);
-            if (key) for (const action of KMS_WRITE) await authorizeOrThrow(authorizer, { ...request, action, resource: key });
+            await authorizeOrThrow(authorizer, request.principal, writes("sqs:SendMessage", queueArn));
             const MessageAttributes = attributes && Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { DataType: "String", StringValue: v }]));
-            const sent = await clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, queueArn)), MessageBody: body, MessageAttributes }));
+            const sent = await clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOf(queueArn)), MessageBody: body, MessageAttributes }));
             return { messageId: sent.MessageId!, md5OfMessageBody: sent.MD5OfMessageBody! };
         };
 
@@ -239,15 +238,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
                 const fault = options.faults?.eventTarget?.(target);
                 if (fault) throw fault;
                 const events = { service: "events.amazonaws.com", sourceArn: target.ruleArn, sourceAccount: account };
-                if (target.roleArn) await authorizeOrThrow(authorizer, { principal: events, action: "sts:AssumeRole", resource: target.roleArn });
+                if (target.roleArn) await authorizeOrThrow(authorizer, events, [{ action: "sts:AssumeRole", resource: target.roleArn }]);
                 const principal: AccessRequest["principal"] = target.roleArn ? { role: target.roleArn } : events;
                 const service = target.arn.split(":")[2];
                 if (service === "sns") {
-                    await authorizeOrThrow(authorizer, { principal, action: "sns:Publish", resource: target.arn });
-                    for (const action of KMS_WRITE) {
-                        const key = encryptionKeyOf(plan, target.arn);
-                        if (key) await authorizeOrThrow(authorizer, { principal, action, resource: key });
-                    }
+                    await authorizeOrThrow(authorizer, principal, writes("sns:Publish", target.arn));
                     await clients.sns.send(new PublishCommand({ TopicArn: ids.local(target.arn), Message: payload }));
                 } else if (service === "sqs") {
                     await sendAs({ principal }, target.arn, payload);
@@ -271,12 +266,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
             const counter = counters.of(`mapping:${m.name}`);
             const service = source.split(":")[2];
             const reads = service === "sqs" ? ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"] : ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:ListShards"];
-            const streamKey = service === "kinesis" ? encryptionKeyOf(plan, source) : undefined;
-            const refused = (await firstDenial(authorizer, fn.roleArn, reads, source)) ?? (streamKey ? await firstDenial(authorizer, fn.roleArn, ["kms:Decrypt"], streamKey) : undefined);
+            // Reading an encrypted stream also takes kms:Decrypt on its key.
+            const streamKey = keyOf(source);
+            const refused = await refusal(authorizer, { role: fn.roleArn }, [...reads.map((action) => ({ action, resource: source })), ...(streamKey ? [{ action: "kms:Decrypt", resource: streamKey }] : [])]);
             // AWS refuses to create a mapping its function's role cannot read with: so does the runtime.
             if (refused) throw new Error(`local runtime: event source mapping ${m.name}: the function's execution role cannot read ${source} (${refused})`);
             if (service === "sqs") {
-                const mapping = startSqsMapping({ settings, queueArn: source, queueUrl: ids.local(queueUrlOfArn(plan, source)), sqs: clients.sqs, fn, time, counter, region });
+                const mapping = startSqsMapping({ settings, queueArn: source, queueUrl: ids.local(queueUrlOf(source)), sqs: clients.sqs, fn, time, counter, region });
                 mappings.push(mapping);
                 stops.push(() => mapping.stop());
             } else if (service === "kinesis") {
@@ -297,7 +293,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
                     sendToDestination: async (destinationArn, payload) => {
                         try {
                             if (destinationArn.split(":")[2] === "sns") {
-                                await authorizeOrThrow(authorizer, { principal: { role: fn.roleArn }, action: "sns:Publish", resource: destinationArn });
+                                await authorizeOrThrow(authorizer, { role: fn.roleArn }, [{ action: "sns:Publish", resource: destinationArn }]);
                                 await clients.sns.send(new PublishCommand({ TopicArn: ids.local(destinationArn), Message: payload }));
                             } else await sendAs({ principal: { role: fn.roleArn } }, destinationArn, payload);
                         } catch (err) {
@@ -323,7 +319,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
                 return authorizer.authorize(request);
             },
         };
-        const api = await startApiGateway({ plan, authorizer: apiGatewayAuthorizer, apiKeys: options.apiKeys, counter: counters.of("api"), sendMessage: (queueArn, body) => clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, queueArn)), MessageBody: body })).then((s) => ({ messageId: s.MessageId!, md5OfMessageBody: s.MD5OfMessageBody! })) });
+        const api = await startApiGateway({ plan, authorizer: apiGatewayAuthorizer, apiKeys: options.apiKeys, counter: counters.of("api"), sendMessage: (queueArn, body) => clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOf(queueArn)), MessageBody: body })).then((s) => ({ messageId: s.MessageId!, md5OfMessageBody: s.MD5OfMessageBody! })) });
         stops.push(() => api.stop());
 
         const queueUrl = (queue: string) => {
@@ -357,7 +353,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
                         counters.add(`sns:${sink.subscription}`, "lost", undelivered.length, `its DLQ: ${sink.dlqRefused}`);
                         continue;
                     }
-                    for (const m of undelivered) await clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOfArn(plan, sink.dlq)), MessageBody: m.body }));
+                    for (const m of undelivered) await clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOf(sink.dlq)), MessageBody: m.body }));
                     counters.add(`sns:${sink.subscription}`, "deadLettered", undelivered.length, `${sink.subscription}: to its DLQ ${sink.dlq}`);
                 }
             })().finally(() => (draining = undefined)));
@@ -366,9 +362,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
         stops.push(async () => {
             if (sinkTimer) clearInterval(sinkTimer);
             await draining;
-        });
-        stops.push(async () => {
-            for (const sink of deniedSinks) await clients.sqs.send(new DeleteQueueCommand({ QueueUrl: sink.url })).catch(() => undefined);
         });
 
         const runtime: LocalRuntime = {
@@ -426,24 +419,38 @@ interface DeniedSink {
     dlqRefused?: string;
 }
 
-/** The customer-managed key a planned queue, topic or stream is encrypted with (AWS-managed keys need no grant). */
-function encryptionKeyOf(plan: Plan, arn: string): string | undefined {
-    const r = plan.resources.find((x) => x.custom && x.outputs.arn === arn && /^aws:(sqs\/queue|sns\/topic|kinesis\/stream):/.test(x.type));
-    const key = r && (r.inputs.kmsMasterKeyId ?? r.inputs.kmsKeyId);
-    if (typeof key !== "string" || key === "" || key.startsWith("alias/aws/")) return undefined;
-    return key;
+/**
+ * Lookups a delivery makes, built once from the plan rather than searched per message: a queue's
+ * planned URL by its ARN, and the IAM requests writing to a queue or topic takes (its
+ * customer-managed key's too; AWS-managed keys need no grant).
+ */
+function indexPlan(plan: Plan): { queueUrlOf(arn: string): string; keyOf(arn: string): string | undefined; writes(action: string, arn: string): IamRequest[] } {
+    const urls = new Map<string, string>();
+    const keys = new Map<string, string>();
+    for (const r of plan.resources) {
+        if (r.type === "aws:sqs/queue:Queue") urls.set(String(r.outputs.arn), String(r.outputs.url));
+        if (!/^aws:(sqs\/queue|sns\/topic|kinesis\/stream):/.test(r.type)) continue;
+        const key = r.inputs.kmsMasterKeyId ?? r.inputs.kmsKeyId;
+        if (typeof key === "string" && key !== "" && !key.startsWith("alias/aws/")) keys.set(String(r.outputs.arn), key);
+    }
+    return {
+        queueUrlOf(arn) {
+            const url = urls.get(arn);
+            if (!url) throw new Error(`local runtime: no planned queue has ARN ${arn}`);
+            return url;
+        },
+        keyOf: (arn) => keys.get(arn),
+        writes(action, arn) {
+            const key = keys.get(arn);
+            return [{ action, resource: arn }, ...(key ? KMS_WRITE.map((kms) => ({ action: kms, resource: key })) : [])];
+        },
+    };
 }
 
-/** Why a service may not deliver to a planned queue (its policy, or its key's), or undefined when it may. */
-async function deliveryRefused(authorizer: Authorizer, plan: Plan, principal: AccessRequest["principal"], queueArn: string): Promise<string | undefined> {
-    const send = await authorizer.authorize({ principal, action: "sqs:SendMessage", resource: queueArn });
-    if (!send.allowed) return send.message;
-    const key = encryptionKeyOf(plan, queueArn);
-    for (const action of key ? KMS_WRITE : []) {
-        const decision = await authorizer.authorize({ principal, action, resource: key! });
-        if (!decision.allowed) return decision.message;
-    }
-    return undefined;
+/** Why `principal` may not make `requests` (the first denial's message), or undefined when it may. */
+async function refusal(authorizer: Authorizer, principal: AccessRequest["principal"], requests: IamRequest[]): Promise<string | undefined> {
+    const decision = await authorizeAll(authorizer, principal, requests);
+    return decision.allowed ? undefined : decision.message;
 }
 
 /** How many environments a function may run at once: its mappings' maximum concurrency, if higher than the local default. */
@@ -480,24 +487,12 @@ function notificationBucket(n: PlannedResource): string {
     return String(i.bucket);
 }
 
-/** The planned URL of the queue a planned ARN names. */
-function queueUrlOfArn(plan: Plan, arn: string): string {
-    const q = plan.resources.find((r) => r.type === "aws:sqs/queue:Queue" && r.outputs.arn === arn);
-    if (!q) throw new Error(`local runtime: no planned queue has ARN ${arn}`);
-    return String(q.outputs.url);
-}
-
-async function authorizeOrThrow(authorizer: Authorizer, request: AccessRequest): Promise<void> {
-    const decision = await authorizer.authorize(request);
-    if (!decision.allowed) throw new DeliveryError(request.action.startsWith("sns:") ? "AuthorizationError" : "AccessDenied", decision.message, false);
-}
-
-async function firstDenial(authorizer: Authorizer, role: string, actions: string[], resource: string): Promise<string | undefined> {
-    for (const action of actions) {
-        const decision = await authorizer.authorize({ principal: { role }, action, resource });
-        if (!decision.allowed) return decision.message;
+/** Authorizes a delivery the runtime makes for a service; throws the DeliveryError AWS's refusal would be. */
+async function authorizeOrThrow(authorizer: Authorizer, principal: AccessRequest["principal"], requests: IamRequest[]): Promise<void> {
+    for (const request of requests) {
+        const decision = await authorizer.authorize({ principal, ...request });
+        if (!decision.allowed) throw new DeliveryError(request.action.startsWith("sns:") ? "AuthorizationError" : "AccessDenied", decision.message, false);
     }
-    return undefined;
 }
 
 export { formatFidelity };

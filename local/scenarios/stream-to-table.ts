@@ -101,7 +101,8 @@ function isEmptyFailureList(response: unknown): boolean {
     return failures === undefined || failures.length === 0;
 }
 
-async function itemsOf(runtime: LocalRuntime, table: string): Promise<Record<string, unknown>[]> {
+/** Every item of a table on the runtime, page by page. */
+export async function itemsOf(runtime: LocalRuntime, table: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {

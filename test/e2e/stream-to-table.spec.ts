@@ -4,14 +4,13 @@
  * archive, the planned mapping), then scenario 001 (the CLI's send, a redelivered batch, a poison
  * record) run as `npm start` runs it. The specs read what landed straight from the stand-ins.
  */
-import { QueryCommand, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { QueryCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { expect } from "chai";
 import { eventKey } from "../../functions/shared/contract";
 import type { Plan } from "../../local/plan";
 import { startRuntime, type LocalRuntime } from "../../local/runtime";
 import type { FlowReport } from "../../local/scenarios";
-import { STREAM_TO_TABLE_EVENTS, runStreamToTable } from "../../local/scenarios/stream-to-table";
+import { STREAM_TO_TABLE_EVENTS, itemsOf, runStreamToTable } from "../../local/scenarios/stream-to-table";
 import { stackPlan } from "../support/stack-plans";
 
 describe("e2e: EventStream → stream-to-table (deployed archive) → EventLogs, on the local runtime", function () {
@@ -29,16 +28,7 @@ describe("e2e: EventStream → stream-to-table (deployed archive) → EventLogs,
         await runtime?.stop();
     });
 
-    const scan = async (table: string) => {
-        const items: Record<string, any>[] = [];
-        let start: Record<string, AttributeValue> | undefined;
-        do {
-            const page = await runtime.clients.dynamodb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, Limit: 250 }));
-            items.push(...(page.Items ?? []).map((i) => unmarshall(i)));
-            start = page.LastEvaluatedKey;
-        } while (start);
-        return items;
-    };
+    const scan = (table: string) => itemsOf(runtime, table) as Promise<Record<string, any>[]>;
 
     it("passes every check of scenario 001", () => {
         const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
