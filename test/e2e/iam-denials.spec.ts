@@ -69,6 +69,28 @@ describe("e2e: IAM enforced on the local runtime", function () {
         });
     });
 
+    describe("the uploads topic's key without the statement that lets EventBridge use it", () => {
+        let runtime: LocalRuntime;
+        before(async () => {
+            const plan = await evaluateStack({ stack: "dev", transformations: [withoutStatements("uploads-topic-key-policy", (s) => JSON.stringify(s.Principal ?? "").includes("events.amazonaws.com"))] });
+            runtime = await startRuntime({ plan, timeScale: 0.01 });
+            await runtime.clients.s3.send(new PutObjectCommand({ Bucket: String(plan.outputs.s3_bucket_name), Key: "docs/unencryptable.txt", Body: "not published" }));
+            await runtime.idle();
+        });
+        after(async () => {
+            await runtime?.stop();
+        });
+
+        it("refuses the publish on the key, without retries, and dead-letters the event to the rule's DLQ", async () => {
+            const reasons = [...runtime.counters.total("denied").reasons.keys()].join("\n");
+            expect(reasons).to.match(/events\.amazonaws\.com is not authorized to perform: kms:GenerateDataKey on resource: arn:aws:kms:/);
+            expect(runtime.counters.get("bus", "retries")).to.equal(0);
+            const dead = await runtime.drain("uploads-created-undelivered-queue");
+            expect(dead.map((m) => [m.attributes.ERROR_CODE, JSON.parse(m.body).detail.object.key])).to.deep.equal([["AccessDenied", "docs/unencryptable.txt"]]);
+            expect(runtime.counters.get("lambda:uploads-audit-consumer-function", "calls")).to.equal(0);
+        });
+    });
+
     describe("the audit queue without the statement that lets the topic send to it", () => {
         let runtime: LocalRuntime;
         before(async () => {
