@@ -1,4 +1,4 @@
-import { AlertTopic, ConsumerSettings, FunctionSettings, MessagesApi, QueueSettings, StreamToTable, UploadFanOut } from "./components";
+import { AlertTopic, ConsumerSettings, FunctionSettings, MessagesApi, PaymentFilePipeline, QueueSettings, StreamToTable, UploadFanOut } from "./components";
 import { StackConfig, loadStackConfig } from "./config/stack-config";
 import { MESSAGES_ALIASES_FROM_0_1_0, UPLOADS_ALIASES_FROM_0_1_0 } from "./migrations/from-0.1.0";
 
@@ -30,6 +30,19 @@ const consumers: ConsumerSettings = {
     maximumConcurrency: cfg.consumerMaxConcurrency,
     errorsAlarmThreshold: cfg.consumerErrorsAlarmThreshold,
 };
+
+// Seed 000: payment files, each payment applied once however often a file or a chunk is delivered;
+// big files split into byte-range chunks read in parallel.
+const payments = new PaymentFilePipeline("payments", {
+    alertTopicArn: alerts.arn,
+    queues,
+    functions: { runtime: functions.runtime, architecture: functions.architecture, logRetentionDays: functions.logRetentionDays },
+    sizes: { thresholdBytes: cfg.paymentThresholdBytes, chunkBytes: cfg.paymentChunkBytes, maxLineBytes: cfg.paymentMaxLineBytes, gzipMaxBytes: cfg.paymentGzipMaxBytes },
+    fileFunction: { memorySizeMb: cfg.paymentFunctionMemoryMb },
+    chunkWorker: { memorySizeMb: cfg.paymentFunctionMemoryMb, maximumConcurrency: cfg.paymentChunkConcurrency },
+    bucket: { lifecycle: { noncurrentVersionExpirationDays: cfg.uploadsNoncurrentVersionDays, abortIncompleteUploadDays: cfg.abortIncompleteUploadDays } },
+    protect,
+});
 
 // Seed 001: events from a Kinesis stream, each written once to the EventLogs table.
 const events = new StreamToTable("events", {
@@ -84,6 +97,9 @@ const messages = new MessagesApi("messages", {
 });
 
 export const alertTopicArn = alerts.arn;
+/** Payment files go under payments/ in this bucket; manifests/<key>.json reports each. */
+export const paymentsBucketName = payments.bucketName;
+export const paymentsTableName = payments.payments.name;
 export const eventStreamName = events.stream.name;
 export const eventStreamArn = events.stream.arn;
 export const eventStreamKeyArn = events.streamKey.arn;

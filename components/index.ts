@@ -32,3 +32,4 @@ export * from "./api/api-gateway-account";
 export * from "./systems/stream-to-table";
 export * from "./systems/upload-fan-out";
 export * from "./systems/messages-api";
+export * from "./systems/payment-file-pipeline";

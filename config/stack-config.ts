@@ -15,7 +15,7 @@ import {
 } from "../components/shared/defaults";
 import { NAME_RULES } from "../components/shared/naming";
 import { InvalidArgument } from "../components/shared/validation";
-import { IMAGE_PROCESSOR_LIMITS } from "../functions/shared/contract";
+import { IMAGE_PROCESSOR_LIMITS, PAYMENT_FILE_LIMITS } from "../functions/shared/contract";
 
 /** The project namespace of every key below (the `name` in Pulumi.yaml). */
 export const PROJECT = "event-pipelines";
@@ -61,6 +61,12 @@ export interface StackConfig {
     imageProcessorMemoryMb: number;
     uploadsNoncurrentVersionDays: number;
     abortIncompleteUploadDays: number;
+    paymentThresholdBytes: number;
+    paymentChunkBytes: number;
+    paymentMaxLineBytes: number;
+    paymentGzipMaxBytes: number;
+    paymentChunkConcurrency: number;
+    paymentFunctionMemoryMb: number;
     protectStatefulResources: boolean;
 }
 
@@ -175,6 +181,12 @@ const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     imageProcessorMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
     uploadsNoncurrentVersionDays: integer(S3_LIMITS.lifecycleDays),
     abortIncompleteUploadDays: integer(S3_LIMITS.lifecycleDays),
+    paymentThresholdBytes: integer(PAYMENT_FILE_LIMITS.thresholdBytes),
+    paymentChunkBytes: integer(PAYMENT_FILE_LIMITS.chunkBytes),
+    paymentMaxLineBytes: integer(PAYMENT_FILE_LIMITS.maxLineBytes),
+    paymentGzipMaxBytes: integer(PAYMENT_FILE_LIMITS.gzipMaxBytes),
+    paymentChunkConcurrency: integer(SQS_LIMITS.maximumConcurrency),
+    paymentFunctionMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
     protectStatefulResources: boolean,
 };
 

@@ -13,7 +13,8 @@ import { SCENARIOS, formatReport, ok, scenarioById, type FlowReport } from "./sc
 // `--plan-only` stops after the plan. `--root` evaluates another Pulumi project (its Pulumi.yaml,
 // stack files and its own node_modules, e.g. examples/consumer once installed), plan only.
 
-const USAGE = "expected --stack <name> and optionally --config-file <path>, --root <project folder>, --scenario <id>, --plan-only";
+const USAGE =
+    "expected --stack <name> and optionally --config-file <path>, --root <project folder>, --scenario <id>, --plan-only; with --scenario 000: --file <path.ndjson>, --chunk-bytes N, --threshold-bytes N, --json";
 
 interface Args {
     stack: string;
@@ -21,10 +22,19 @@ interface Args {
     root?: string;
     scenario?: string;
     planOnly: boolean;
+    /** Scenario 000: a payment file to run, sizes that override the stack's, the manifest as JSON. */
+    file?: string;
+    chunkBytes?: number;
+    thresholdBytes?: number;
+    json: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-    const options: Args = { stack: "dev", planOnly: false };
+    const options: Args = { stack: "dev", planOnly: false, json: false };
+    const bytes = (flag: string, v: string) => {
+        if (!/^\d+$/.test(v)) throw new Error(`${flag} ${v}: expected a whole number of bytes`);
+        return Number(v);
+    };
     for (let i = 0; i < argv.length; i++) {
         const [flag, inline] = argv[i].split(/=(.*)/s);
         const value = () => {
@@ -37,9 +47,23 @@ function parseArgs(argv: string[]): Args {
         else if (flag === "--root") options.root = path.resolve(value());
         else if (flag === "--scenario") options.scenario = scenarioById(value()).id;
         else if (flag === "--plan-only" && inline === undefined) options.planOnly = true;
+        else if (flag === "--file") options.file = path.resolve(value());
+        else if (flag === "--chunk-bytes") options.chunkBytes = bytes(flag, value());
+        else if (flag === "--threshold-bytes") options.thresholdBytes = bytes(flag, value());
+        else if (flag === "--json" && inline === undefined) options.json = true;
         else throw new Error(`unknown argument ${argv[i]} (${USAGE})`);
     }
+    const paymentFlags = [options.file && "--file", options.chunkBytes !== undefined && "--chunk-bytes", options.thresholdBytes !== undefined && "--threshold-bytes", options.json && "--json"].filter(Boolean);
+    if (paymentFlags.length > 0 && options.scenario !== "000") throw new Error(`${paymentFlags.join(", ")} ${paymentFlags.length === 1 ? "needs" : "need"} --scenario 000 (${USAGE})`);
+    if (options.file && !fs.existsSync(options.file)) throw new Error(`--file ${options.file}: no such file`);
     return options;
+}
+
+/** A manifest for people: one field per line, each array element (a chunk) on one line. */
+function compactJson(value: unknown): string[] {
+    return JSON.stringify(value, (_k, v) => (Array.isArray(v) ? v.map((e) => JSON.stringify(e)) : v), 2)
+        .split("\n")
+        .map((line) => line.replace(/^(\s*)"(\{.*\})"(,?)$/, (_m, indent: string, json: string, comma: string) => `${indent}${JSON.parse(`"${json}"`)}${comma}`));
 }
 
 /** Ctrl-C (or a kill) stops whatever runs, a runtime still starting included, then exits. */
@@ -58,12 +82,17 @@ function stopOnSignals(): void {
 async function main(): Promise<void> {
     stopOnSignals();
     const started = Date.now();
-    const { stack, configFile, root, scenario, planOnly } = parseArgs(process.argv.slice(2));
+    const { stack, configFile, root, scenario, planOnly, file, chunkBytes, thresholdBytes, json } = parseArgs(process.argv.slice(2));
+    // With --json, stdout is the manifest alone; everything else goes to stderr.
+    const log = json ? (line: string) => console.error(line) : (line: string) => console.log(line);
     // As the Pulumi CLI runs a program: from its project folder, where out/ and .build/ then go.
     if (root) process.chdir(root);
-    const plan = await evaluateStack({ stack, configFile, root });
-    for (const line of formatPreview(plan)) console.log(line);
-    for (const warning of plan.warnings) console.log(`warning: ${warning}`);
+    const overrides: Record<string, string> = {};
+    if (chunkBytes !== undefined) overrides["event-pipelines:paymentChunkBytes"] = String(chunkBytes);
+    if (thresholdBytes !== undefined) overrides["event-pipelines:paymentThresholdBytes"] = String(thresholdBytes);
+    const plan = await evaluateStack({ stack, configFile, root, overrides });
+    for (const line of formatPreview(plan)) log(line);
+    for (const warning of plan.warnings) log(`warning: ${warning}`);
 
     const outDir = path.join("out", stack);
     fs.mkdirSync(outDir, { recursive: true });
@@ -72,37 +101,41 @@ async function main(): Promise<void> {
     const graph = buildFlowGraph(plan);
     fs.writeFileSync(path.join(outDir, "architecture.mmd"), toMermaid(graph));
     fs.writeFileSync(path.join(outDir, "architecture.svg"), await renderSvg(toDot(graph)));
-    console.log("");
-    console.log(`Outputs:`);
-    for (const [k, v] of Object.entries(plan.outputs)) console.log(`    ${k}: ${JSON.stringify(v)}`);
-    console.log("");
-    console.log(`Wrote ${outDir}/plan.json, ${outDir}/architecture.svg and ${outDir}/architecture.mmd in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log("");
+    log(`Outputs:`);
+    for (const [k, v] of Object.entries(plan.outputs)) log(`    ${k}: ${JSON.stringify(v)}`);
+    log("");
+    log(`Wrote ${outDir}/plan.json, ${outDir}/architecture.svg and ${outDir}/architecture.mmd in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (planOnly) return;
     if (root) {
         // Another project's flows are its own: the runtime runs this repository's scenarios.
-        console.log("(--root: plan only; the local runtime runs this repository's flows)");
+        log("(--root: plan only; the local runtime runs this repository's flows)");
         return;
     }
 
-    console.log("");
+    log("");
     const booting = Date.now();
     const runtime = await startRuntime({ plan });
     const reports: FlowReport[] = [];
     try {
-        for (const line of formatFidelity(runtime.fidelity, runtime.notRun)) console.log(line);
-        console.log(`Local runtime up in ${((Date.now() - booting) / 1000).toFixed(1)} s (time scale ${runtime.time.factor})`);
+        for (const line of formatFidelity(runtime.fidelity, runtime.notRun)) log(line);
+        log(`Local runtime up in ${((Date.now() - booting) / 1000).toFixed(1)} s (time scale ${runtime.time.factor})`);
         for (const s of scenario ? [scenarioById(scenario)] : SCENARIOS) {
-            console.log("");
-            const report = await s.run(runtime);
+            log("");
+            const report = await s.run(runtime, { file });
             reports.push(report);
-            for (const line of formatReport(report)) console.log(line);
+            for (const line of formatReport(report)) log(line);
+            if (report.manifest !== undefined) {
+                if (json) console.log(JSON.stringify(report.manifest, null, 2));
+                else for (const line of compactJson(report.manifest)) log(`    ${line}`);
+            }
         }
     } finally {
         await runtime.stop();
     }
-    console.log("");
+    log("");
     const failed = reports.filter((r) => !ok(r));
-    console.log(failed.length === 0 ? `All ${reports.length} flows passed in ${((Date.now() - started) / 1000).toFixed(1)} s; the runtime has stopped.` : `FAILED: flow ${failed.map((r) => r.id).join(", ")}`);
+    log(failed.length === 0 ? `All ${reports.length} flows passed in ${((Date.now() - started) / 1000).toFixed(1)} s; the runtime has stopped.` : `FAILED: flow ${failed.map((r) => r.id).join(", ")}`);
     if (failed.length > 0) process.exitCode = 1;
 }
 

@@ -43,8 +43,8 @@ describe("stacks evaluated from their YAML files", () => {
 
     it("applies each stack's values where dev and prod differ", () => {
         const retention = (p: Plan) => ofType(p, "aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays);
-        expect(retention(dev)).to.deep.equal([14, 14, 14, 14, 14]);
-        expect(retention(prod)).to.deep.equal([365, 365, 365, 365, 365]);
+        expect(retention(dev)).to.deep.equal([14, 14, 14, 14, 14, 14, 14]);
+        expect(retention(prod)).to.deep.equal([365, 365, 365, 365, 365, 365, 365]);
         const stream = (p: Plan) => one(p, "aws:kinesis/stream:Stream", "events-stream").inputs;
         expect(stream(dev)).to.deep.include({ name: "EventStreamDev", streamModeDetails: { streamMode: "PROVISIONED" }, shardCount: 1, retentionPeriod: 24 });
         expect(stream(prod)).to.deep.include({ name: "EventStream", streamModeDetails: { streamMode: "ON_DEMAND" }, retentionPeriod: 168 });
@@ -138,6 +138,8 @@ describe("stacks evaluated from their YAML files", () => {
             "eventStreamName",
             "eventTableName",
             "imagesQueueUrl",
+            "paymentsBucketName",
+            "paymentsTableName",
             "s3_bucket_name",
             "uploadsTopicArn",
         ]);
@@ -214,8 +216,12 @@ describe("npm start", () => {
 
     it("refuses an unknown stack and unknown arguments", async () => {
         expect((await start("--stack", "nope")).stderr.trim()).to.equal("error: no stack named 'nope' found (expected Pulumi.nope.yaml)");
-        expect((await start("--bogus")).stderr.trim()).to.equal("error: unknown argument --bogus (expected --stack <name> and optionally --config-file <path>, --root <project folder>, --scenario <id>, --plan-only)");
-        expect((await start("--scenario", "999")).stderr.trim()).to.equal("error: --scenario 999: no such scenario (expected one of 001, 003)");
+        const usage =
+            "expected --stack <name> and optionally --config-file <path>, --root <project folder>, --scenario <id>, --plan-only; with --scenario 000: --file <path.ndjson>, --chunk-bytes N, --threshold-bytes N, --json";
+        expect((await start("--bogus")).stderr.trim()).to.equal(`error: unknown argument --bogus (${usage})`);
+        expect((await start("--scenario", "999")).stderr.trim()).to.equal("error: --scenario 999: no such scenario (expected one of 000, 001, 003)");
+        expect((await start("--file", "x.ndjson")).stderr.trim()).to.equal(`error: --file needs --scenario 000 (${usage})`);
+        expect((await start("--scenario", "000", "--chunk-bytes", "64k")).stderr.trim()).to.equal("error: --chunk-bytes 64k: expected a whole number of bytes");
         expect((await start("--stack", "dev", "--config-file", "/nonexistent.yaml")).stderr.trim()).to.equal("error: config file /nonexistent.yaml not found");
     });
 
@@ -224,9 +230,26 @@ describe("npm start", () => {
         const r = await start();
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stdout).to.contain("Previewing").and.contain("Local runtime fidelity:");
-        expect(r.stdout).to.match(/Flow 001: .*: PASS/).and.match(/Flow 003: .*: PASS/);
-        expect(r.stdout).to.match(/All 2 flows passed in [\d.]+ s; the runtime has stopped\./);
+        expect(r.stdout).to.match(/Flow 000: .*: PASS/).and.match(/Flow 001: .*: PASS/).and.match(/Flow 003: .*: PASS/);
+        expect(r.stdout).to.match(/All 3 flows passed in [\d.]+ s; the runtime has stopped\./);
         expect(r.stdout).to.not.contain("✘");
+    });
+
+    it("runs an operator's payment file through scenario 000 with the sizes given, printing its manifest as JSON alone on stdout", async function () {
+        this.timeout(180_000);
+        const file = path.join(os.tmpdir(), `event-pipelines-${process.pid}-payments.ndjson`);
+        const lines = [0, 1, 2, 3, 4, 5].map((i) => `{"event_id":"op-${i}","type":"payment","amount":"${i + 1}.50","currency":"EUR","occurred_at":"2026-12-01T09:00:00+01:00","payer":{"account":"A"},"payee":{"account":"B"}}`);
+        fs.writeFileSync(file, [...lines, lines[0], '{"event_id":"op-bad","amount":7}'].join("\n"));
+        try {
+            const r = await start("--scenario", "000", "--file", file, "--chunk-bytes", "1024", "--threshold-bytes", "1024", "--json");
+            expect(r.code, r.stderr).to.equal(0);
+            const manifest = JSON.parse(r.stdout);
+            expect(manifest).to.include({ key: `payments/${path.basename(file)}`, chunks: 2, chunk_bytes: 1024, lines: 8, applied: 6, duplicates: 1, quarantined: 1 });
+            expect(manifest.amounts).to.deep.equal({ EUR: { payment: "2400" } });
+            expect(r.stderr).to.match(/Flow 000: .*: PASS/);
+        } finally {
+            fs.rmSync(file, { force: true });
+        }
     });
 
     it("prints the plan and writes plan.json, the SVG and the Mermaid text (--plan-only: no flows)", async () => {

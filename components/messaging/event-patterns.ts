@@ -38,6 +38,11 @@ export interface ObjectCreatedPatternArgs {
     suffixes?: string[];
     /** Keys beginning with this are left out (e.g. the prefix a consumer writes to). At most one. Default: none. */
     excludePrefixes?: string[];
+    /**
+     * Only keys matching one of these EventBridge wildcards, case-sensitive: `*` stands for any
+     * characters, "/" included (`payments/*.ndjson` is a prefix and a suffix at once). Default: any key.
+     */
+    wildcards?: string[];
 }
 
 /**
@@ -56,6 +61,7 @@ export function objectCreatedPattern(args: ObjectCreatedPatternArgs, label = `ob
     if (args.prefix !== undefined) asked.push(`prefix ${JSON.stringify(args.prefix)}`);
     if (args.suffixes !== undefined) asked.push(`suffixes ${JSON.stringify(args.suffixes)}`);
     if (args.excludePrefixes !== undefined) asked.push(`excludePrefixes ${JSON.stringify(args.excludePrefixes)}`);
+    if (args.wildcards !== undefined) asked.push(`wildcards ${JSON.stringify(args.wildcards)}`);
     if (asked.length > 1) {
         throw new InvalidArgument(
             `${label}: ${asked.join(" and ")} cannot be expressed in one EventBridge pattern (conditions on detail.object.key are ORed, not ANDed); keep one and filter the other downstream, e.g. with an SNS filter policy`,
@@ -86,7 +92,13 @@ export function objectCreatedPattern(args: ObjectCreatedPatternArgs, label = `ob
         }
         key = [{ "anything-but": { prefix: args.excludePrefixes[0] } }];
     }
-    for (const text of [args.prefix, ...(args.suffixes ?? []), ...(args.excludePrefixes ?? [])]) {
+    if (args.wildcards !== undefined) {
+        if (args.wildcards.length === 0 || args.wildcards.some((w) => !w.includes("*") || w.includes("**"))) {
+            throw new InvalidArgument(`${label}: wildcards ${JSON.stringify(args.wildcards)} must each hold a "*", never two in a row (use prefix or suffixes for a plain key condition)`);
+        }
+        key = [...new Set(args.wildcards)].map((w) => ({ wildcard: w }));
+    }
+    for (const text of [args.prefix, ...(args.suffixes ?? []), ...(args.excludePrefixes ?? []), ...(args.wildcards ?? []).map((w) => w.replace(/\*/g, ""))]) {
         const encoded = text === undefined ? undefined : /[^A-Za-z0-9/._-]/.exec(text)?.[0];
         if (encoded !== undefined) {
             throw new InvalidArgument(
@@ -141,11 +153,11 @@ export interface ContentFilterDialect {
     readonly numericBounds?: readonly [number, number];
 }
 
-/** EventBridge, restricted to the operators this matcher implements (numeric, cidr, wildcard and $or are refused). */
+/** EventBridge, restricted to the operators this matcher implements (numeric, cidr and $or are refused). */
 export const EVENTBRIDGE_DIALECT: ContentFilterDialect = {
     label: "event pattern",
     refusedBy: "this matcher",
-    operators: new Set(["prefix", "suffix", "equals-ignore-case", "anything-but", "exists"]),
+    operators: new Set(["prefix", "suffix", "equals-ignore-case", "anything-but", "exists", "wildcard"]),
     caseInsensitiveAffixes: true,
     anythingBut: new Set(["prefix", "suffix", "equals-ignore-case"]),
     anythingButOnArrays: "some",
@@ -211,6 +223,10 @@ function checkCondition(condition: unknown, dialect: ContentFilterDialect): void
             return;
         case "equals-ignore-case":
             if (typeof arg !== "string") throw bad("expected a string");
+            return;
+        case "wildcard":
+            // EventBridge refuses consecutive wildcards; a backslash escapes "*" and itself.
+            if (typeof arg !== "string" || /(?<!\\)\*\*/.test(arg)) throw bad('expected a string without two "*" in a row');
             return;
         case "prefix":
         case "suffix":
@@ -289,11 +305,25 @@ function matchField(conditions: unknown[], value: unknown, dialect: ContentFilte
     });
 }
 
+/** An EventBridge wildcard as a regular expression: "*" any characters, "\\*" and "\\\\" themselves. */
+export function wildcardRegExp(wildcard: string): RegExp {
+    let source = "";
+    for (let i = 0; i < wildcard.length; i++) {
+        const c = wildcard[i];
+        if (c === "\\" && (wildcard[i + 1] === "*" || wildcard[i + 1] === "\\")) source += `\\${wildcard[++i]}`;
+        else if (c === "*") source += "[\\s\\S]*";
+        else source += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    }
+    return new RegExp(`^${source}$`);
+}
+
 function matchCondition(condition: unknown, value: unknown): boolean {
     if (!isPlainObject(condition)) return condition === value; // exact, case-sensitive
     const [op] = Object.keys(condition);
     const arg = condition[op];
     switch (op) {
+        case "wildcard":
+            return typeof value === "string" && wildcardRegExp(arg as string).test(value);
         case "prefix":
             return typeof value === "string" && affix(arg, value, (v, a) => v.startsWith(a));
         case "suffix":

@@ -27,6 +27,8 @@ export interface ObjectCreatedRuleArgs {
     suffixes?: string[];
     /** Leave out keys beginning with this (one prefix), e.g. where a consumer writes back. Default: none. */
     excludePrefixes?: string[];
+    /** Only keys matching one of these wildcards (case-sensitive; `*` is any characters), e.g. "payments/*.ndjson". Default: any key. */
+    wildcards?: string[];
     /** Where matching events go: a topic, a queue, or a state machine (ObjectCreatedTarget). Required. */
     target: ObjectCreatedTarget;
     /**
@@ -65,7 +67,7 @@ export class ObjectCreatedRule extends pulumi.ComponentResource {
         checkInteger(`${label}: retryPolicy.maximumEventAgeInSeconds`, args.retryPolicy?.maximumEventAgeInSeconds, EVENT_TARGET_LIMITS.maximumEventAgeInSeconds);
         checkInteger(`${label}: retryPolicy.maximumRetryAttempts`, args.retryPolicy?.maximumRetryAttempts, EVENT_TARGET_LIMITS.maximumRetryAttempts);
         // Refuse impossible filters now, with plain strings, before any resource is registered.
-        const filter = { prefix: args.prefix, suffixes: args.suffixes, excludePrefixes: args.excludePrefixes };
+        const filter = { prefix: args.prefix, suffixes: args.suffixes, excludePrefixes: args.excludePrefixes, wildcards: args.wildcards };
         objectCreatedPattern({ bucketName: "checked-at-construction", ...filter }, label);
 
         this.eventPattern = pulumi.output(args.bucket.bucketName).apply((bucketName) =>

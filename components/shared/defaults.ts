@@ -87,6 +87,19 @@ export const STREAM_TO_TABLE_DEFAULTS = {
     rejectsTableSuffix: "Rejected",
 } as const;
 
+/** PaymentFilePipeline's functions: a file read or a chunk takes minutes, so both get Lambda's longest timeout and more memory (CPU) than LAMBDA_DEFAULTS. */
+export const PAYMENT_FILE_PIPELINE_DEFAULTS = {
+    memorySizeMb: 1024,
+    timeoutSeconds: 900,
+    /** One file, or one chunk, per invocation: each is minutes of work, retried alone. */
+    batchSize: 1,
+    fileConcurrency: 2,
+    chunkConcurrency: 10,
+    /** Alarm from the first conflicting payment (two contents for one event_id) and the first quarantined line. */
+    conflictsAlarmThreshold: 1,
+    quarantinedAlarmThreshold: 1,
+} as const;
+
 export const DYNAMODB_DEFAULTS = {
     billingMode: "PAY_PER_REQUEST",
     pointInTimeRecovery: true,

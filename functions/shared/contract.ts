@@ -162,3 +162,125 @@ export const API_MESSAGE_SCHEMA = {
     } satisfies Record<keyof ApiMessage, object>,
     additionalProperties: false,
 } as const;
+
+// ---- seed 000: PaymentFilePipeline, functions/payment-file and functions/payment-chunk --------
+
+/** Where the pipeline's objects live in its bucket: files land under `landing`, the rest is written by the functions. */
+export const PAYMENT_PREFIXES = {
+    /** Payment files land here; the rule matches `payments/*.ndjson` (and `.ndjson.gz`). */
+    landing: "payments/",
+    /** The applied payments of each chunk, canonical, one object per chunk (overwritten, never appended). */
+    curated: "curated/",
+    /** Lines that could not be applied, with file, line, offset, raw text and reason; conflicts with both versions. */
+    quarantine: "quarantine/",
+    /** One JSON per file once every chunk is done: `manifests/<key>.json`. */
+    manifests: "manifests/",
+} as const;
+
+/**
+ * Key endings the rule lets through, in lower case only (the rule's `payments/*.ndjson` wildcard is
+ * case-sensitive, as EventBridge wildcards are): NDJSON, or NDJSON compressed with gzip (not splittable).
+ */
+export const PAYMENT_FILE_SUFFIXES = [".ndjson", ".ndjson.gz"] as const;
+
+/** Environment variables of the file function and the chunk worker, with the defaults both use when one is unset. */
+export const PAYMENT_FILE_ENV = {
+    /** The payments table, keyed PAYMENTS_TABLE.hashKey (required). */
+    paymentsTable: "PAYMENTS_TABLE_NAME",
+    /** The files table: one manifest item per file, keyed FILES_TABLE.hashKey (required). */
+    filesTable: "FILES_TABLE_NAME",
+    /** The chunks queue's URL (the file function only; required there). */
+    chunksQueueUrl: "CHUNKS_QUEUE_URL",
+    /** Files of at most this many bytes are read by the file function itself, not split. */
+    thresholdBytes: "THRESHOLD_BYTES",
+    /** Bytes per chunk of a split file. */
+    chunkBytes: "CHUNK_BYTES",
+    /** Longest line read; a longer one is quarantined with its start, never held whole. */
+    maxLineBytes: "MAX_LINE_BYTES",
+    /** Largest gzip file read in one invocation; a bigger one is refused with its reason (gzip cannot be split). */
+    gzipMaxBytes: "GZIP_MAX_BYTES",
+} as const;
+
+/** Defaults (and bounds, inclusive) of the sizes above, in bytes. */
+export const PAYMENT_FILE_DEFAULTS = { thresholdBytes: 32 * 1024 * 1024, chunkBytes: 32 * 1024 * 1024, maxLineBytes: 1024 * 1024, gzipMaxBytes: 64 * 1024 * 1024 } as const;
+export const PAYMENT_FILE_LIMITS = {
+    thresholdBytes: [0, 1024 * 1024 * 1024],
+    chunkBytes: [1024, 1024 * 1024 * 1024],
+    maxLineBytes: [1024, 16 * 1024 * 1024],
+    gzipMaxBytes: [0, 1024 * 1024 * 1024],
+    /** Chunks of one file at most: each leaves its summary in the file's manifest item (400 KB at most). A bigger file gets bigger chunks. */
+    maxChunks: 1000,
+} as const;
+
+/** The payments table: one item per event_id, claimed once, never overwritten. */
+export const PAYMENTS_TABLE = { hashKey: "event_id" } as const;
+/** The files table: one manifest item per file version, counting expected and done chunks. */
+export const FILES_TABLE = { hashKey: "file_id" } as const;
+
+/** What the file function sends the chunk worker for each chunk: where to read, never the data. */
+export interface ChunkMessage {
+    bucket: string;
+    key: string;
+    /** The version the file function saw (versioned bucket), or its ETag: the worker reads exactly that. */
+    versionId?: string;
+    etag?: string;
+    /** The file's identity: key and version, or key, ETag and S3's sequencer (one upload). */
+    fileId: string;
+    /** The version tag in the keys the chunk writes (fileVersionTag). */
+    versionTag: string;
+    /** The whole object's size, and the chunk's half-open byte range [start, end). */
+    size: number;
+    start: number;
+    end: number;
+    index: number;
+    chunks: number;
+}
+
+/**
+ * The version tag of a file in the keys derived from it: its version id, or its ETag and S3's
+ * sequencer (which tells two uploads of the same bytes apart where a bucket keeps no versions).
+ * Characters outside [A-Za-z0-9._-] become "_".
+ */
+export function fileVersionTag(file: { versionId?: string; etag?: string; sequencer?: string }): string {
+    const raw = file.versionId ?? `${(file.etag ?? "").replace(/"/g, "")}-${file.sequencer ?? ""}`;
+    return raw.replace(/[^A-Za-z0-9._-]/g, "_");
+}
+
+/** The identity claims and the manifest item use: `<bucket>/<key>@<version tag>`. */
+export function paymentFileId(file: { bucket: string; key: string; versionId?: string; etag?: string; sequencer?: string }): string {
+    return `${file.bucket}/${file.key}@${fileVersionTag(file)}`;
+}
+
+const chunkName = (index: number) => `chunk-${String(index).padStart(6, "0")}.ndjson`;
+
+/** Where a chunk's applied payments go: the same key every time the chunk is read, so a retry overwrites. */
+export function curatedKey(key: string, versionTag: string, index: number): string {
+    return `${PAYMENT_PREFIXES.curated}${key}/${versionTag}/${chunkName(index)}`;
+}
+
+/** Where a chunk's quarantined lines (and conflicts) go, numbered within the chunk: deterministic, as curatedKey. */
+export function quarantineKey(key: string, versionTag: string, index: number): string {
+    return `${PAYMENT_PREFIXES.quarantine}${key}/${versionTag}/${chunkName(index)}`;
+}
+
+/** Where the file's manifest goes once every chunk is done. */
+export function manifestKey(key: string): string {
+    return `${PAYMENT_PREFIXES.manifests}${key}.json`;
+}
+
+/** The metrics both payment functions emit (Powertools Metrics, embedded metric format), one service dimension. */
+export const PAYMENT_METRICS = {
+    namespace: "EventPipelines/Payments",
+    service: "payment-files",
+    names: {
+        lines: "LinesRead",
+        applied: "PaymentsApplied",
+        duplicates: "DuplicatePayments",
+        conflicts: "PaymentConflicts",
+        quarantined: "QuarantinedLines",
+        blank: "BlankLines",
+        filesReceived: "FilesReceived",
+        filesCompleted: "FilesCompleted",
+        filesRefused: "FilesRefused",
+    },
+} as const;

@@ -18,7 +18,7 @@ const IAM = "runtime IAM (iam-simulate)";
 const API = "runtime API Gateway";
 
 export const FIDELITY: Record<string, TypeFidelity> = {
-    "aws:s3/bucket:Bucket": { fidelity: "emulated", by: "s3rver" },
+    "aws:s3/bucket:Bucket": { fidelity: "emulated", by: "s3rver", note: "GetObject's If-Match checked by the runtime" },
     "aws:s3/bucketNotification:BucketNotification": { fidelity: "emulated", by: "runtime: S3 → EventBridge events" },
     "aws:s3/bucketPolicy:BucketPolicy": { fidelity: "emulated", by: IAM },
     "aws:s3/bucketVersioning:BucketVersioning": { fidelity: "simplified", by: "s3rver", note: "s3rver keeps one version: events carry no version-id" },
@@ -26,7 +26,7 @@ export const FIDELITY: Record<string, TypeFidelity> = {
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": { fidelity: "not run", by: "-", note: "stored unencrypted on disk" },
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": { fidelity: "not run", by: "-", note: "loopback only" },
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": { fidelity: "not run", by: "-", note: "one account" },
-    "aws:dynamodb/table:Table": { fidelity: "simplified", by: "dynalite", note: "keys and indexes as planned; TTL never expires items" },
+    "aws:dynamodb/table:Table": { fidelity: "simplified", by: "dynalite", note: "keys and indexes as planned; TTL never expires items; ReturnValuesOnConditionCheckFailure filled in by the runtime" },
     "aws:kinesis/stream:Stream": { fidelity: "emulated", by: "kinesis-local" },
     "aws:sqs/queue:Queue": { fidelity: "emulated", by: "fauxqs", note: "visibility timeout scaled with the time scale" },
     "aws:sqs/queuePolicy:QueuePolicy": { fidelity: "emulated", by: IAM },

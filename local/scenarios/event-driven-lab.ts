@@ -75,8 +75,9 @@ export async function runEventDrivenLab(runtime: LocalRuntime): Promise<FlowRepo
     const auditedKeys = audited.map((a) => String(a.key ?? a.objectKey ?? "")).sort();
     const derived = ((await runtime.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "thumbnails/" }))).Contents ?? []).map((o) => o.Key!).sort();
     const imageLog = (runtime.logs.get(images.name) ?? []).join("\n");
-    const busEvents = runtime.counters.get("bus", "events");
-    const busMatched = runtime.counters.get("bus", "matched");
+    // Since this flow began: other flows' files pass through the same bus.
+    const busEvents = runtime.counters.get("bus", "events") - (before.get("bus/events") ?? 0);
+    const busMatched = runtime.counters.get("bus", "matched") - (before.get("bus/matched") ?? 0);
 
     // ---- flow 2: the API ----
     const key = runtime.api.apis[0]?.keys[0]?.value;

@@ -1,5 +1,6 @@
 import type { LocalRuntime } from "../runtime";
 import { runEventDrivenLab } from "./event-driven-lab";
+import { runPaymentFiles, type PaymentFilesOptions } from "./payment-files";
 import type { FlowReport } from "./report";
 import { runStreamToTable } from "./stream-to-table";
 
@@ -8,10 +9,14 @@ import { runStreamToTable } from "./stream-to-table";
 export interface Scenario {
     id: string;
     title: string;
-    run(runtime: LocalRuntime): Promise<FlowReport>;
+    run(runtime: LocalRuntime, options?: ScenarioOptions): Promise<FlowReport & { manifest?: unknown }>;
 }
 
+/** What `npm start` passes a scenario from its flags (scenario 000 reads `file`). */
+export type ScenarioOptions = PaymentFilesOptions;
+
 export const SCENARIOS: Scenario[] = [
+    { id: "000", title: "payment files, exactly once", run: (rt, options) => runPaymentFiles(rt, options) },
     { id: "001", title: "stream to table", run: (rt) => runStreamToTable(rt) },
     { id: "003", title: "the event-driven lab", run: runEventDrivenLab },
 ];

@@ -8,7 +8,9 @@ import {
     SQS_DEFAULTS,
     STREAM_EVENT_SOURCE_DEFAULTS,
     API_DEFAULTS,
+    PAYMENT_FILE_PIPELINE_DEFAULTS,
 } from "../../components/shared/defaults";
+import { PAYMENT_FILE_DEFAULTS } from "../../functions/shared/contract";
 import { IMAGE_PROCESSOR_ENV } from "../../functions/image-processor/settings";
 import { CONFIG_KEYS, parseStackConfig, StackConfig } from "../../config/stack-config";
 import { readProject } from "../../local/stack-files";
@@ -52,6 +54,12 @@ const VALID: Record<keyof StackConfig, string> = {
     imageProcessorMemoryMb: "1024",
     uploadsNoncurrentVersionDays: "30",
     abortIncompleteUploadDays: "7",
+    paymentThresholdBytes: "33554432",
+    paymentChunkBytes: "33554432",
+    paymentMaxLineBytes: "1048576",
+    paymentGzipMaxBytes: "67108864",
+    paymentChunkConcurrency: "10",
+    paymentFunctionMemoryMb: "1024",
     protectStatefulResources: "false",
 };
 
@@ -117,6 +125,12 @@ describe("stack config", () => {
             apiQuotaPeriod: API_DEFAULTS.quotaPeriod,
             imageMaxBytes: Number(IMAGE_PROCESSOR_ENV.MAX_IMAGE_BYTES),
             thumbnailSizePx: Number(IMAGE_PROCESSOR_ENV.THUMBNAIL_SIZE),
+            paymentThresholdBytes: PAYMENT_FILE_DEFAULTS.thresholdBytes,
+            paymentChunkBytes: PAYMENT_FILE_DEFAULTS.chunkBytes,
+            paymentMaxLineBytes: PAYMENT_FILE_DEFAULTS.maxLineBytes,
+            paymentGzipMaxBytes: PAYMENT_FILE_DEFAULTS.gzipMaxBytes,
+            paymentChunkConcurrency: PAYMENT_FILE_PIPELINE_DEFAULTS.chunkConcurrency,
+            paymentFunctionMemoryMb: PAYMENT_FILE_PIPELINE_DEFAULTS.memorySizeMb,
         };
         for (const [key, value] of Object.entries(componentDefaults)) {
             expect(declared[key]?.default, key).to.equal(value);
@@ -140,6 +154,8 @@ describe("stack config", () => {
         [{ eventTableName: "x" }, 'Invalid stack config event-pipelines:eventTableName = "x": expected 3 to 247 letters'],
         [{ eventTableName: "t".repeat(248) }, `Invalid stack config event-pipelines:eventTableName = "${"t".repeat(248)}": expected 3 to 247 letters, digits, _ . and - (the rejects table adds "Rejected"), or "" for a generated name`],
         [{ eventStreamName: "Event Stream" }, 'Invalid stack config event-pipelines:eventStreamName = "Event Stream": expected 1 to 128 letters, digits, _ . and -, or "" for a generated name'],
+        [{ paymentChunkBytes: "100" }, 'Invalid stack config event-pipelines:paymentChunkBytes = "100": expected an integer from 1024 to 1073741824'],
+        [{ paymentChunkConcurrency: "1" }, 'Invalid stack config event-pipelines:paymentChunkConcurrency = "1": expected an integer from 2 to 1000'],
         [{ consumerBatchSize: "100" }, "Invalid stack config event-pipelines:consumerBatchingWindowSeconds = 0: expected at least 1 when consumerBatchSize (100) is above 10"],
     ];
     for (const [overrides, message] of refusals) {

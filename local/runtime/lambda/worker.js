@@ -10,6 +10,7 @@
 const Module = require("module");
 const path = require("path");
 const crypto = require("crypto");
+const { fillStandInGaps } = require("./stand-in-gaps");
 
 const config = JSON.parse(process.env.LOCAL_RUNTIME_CONFIG || "{}");
 delete process.env.LOCAL_RUNTIME_CONFIG;
@@ -73,7 +74,7 @@ function localMiddleware(next, context) {
     };
 }
 
-function localClient(Base, clientName) {
+function localClient(Base, clientName, mod) {
     const endpoint = endpoints[clientName];
     if (!endpoint) return Base;
     const extra = {};
@@ -87,6 +88,7 @@ function localClient(Base, clientName) {
         constructor(clientConfig = {}) {
             super({ ...clientConfig, ...extra, endpoint, region: process.env.AWS_REGION });
             this.middlewareStack.add(localMiddleware, { step: "initialize", name: "localRuntimeAuthorize", priority: "high" });
+            fillStandInGaps(this, clientName, mod, () => new Base({ ...extra, endpoint, region: process.env.AWS_REGION }));
         }
     };
     Object.defineProperty(Local, "name", { value: Base.name });
@@ -105,7 +107,7 @@ Module._load = function (request, parent, isMain) {
     const copy = {};
     for (const key of Object.getOwnPropertyNames(mod)) {
         const value = mod[key];
-        copy[key] = typeof value === "function" && /Client$/.test(key) && value.prototype && typeof value.prototype.send === "function" ? localClient(value, key) : value;
+        copy[key] = typeof value === "function" && /Client$/.test(key) && value.prototype && typeof value.prototype.send === "function" ? localClient(value, key, mod) : value;
     }
     patched.set(mod, copy);
     return copy;

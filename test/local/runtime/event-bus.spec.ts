@@ -84,10 +84,13 @@ describe("busRulesOf", () => {
         dev = await stackPlan("dev");
     });
 
-    it("reads the dev plan's uploads rule: its name, ARN and event pattern", () => {
+    /** The uploads rule of a plan (the dev plan also has the payment files' rule). */
+    const uploadsRule = (plan: Plan) => busRulesOf(plan).filter((r) => r.name.startsWith("uploads-"));
+
+    it("reads the dev plan's rules, and the uploads rule's name, ARN and event pattern", () => {
         const rules = busRulesOf(dev);
-        expect(rules.map((r) => r.name)).to.deep.equal(["uploads-created-rule-e50077c"]);
-        const [rule] = rules;
+        expect(rules.map((r) => r.name).sort()).to.deep.equal(["payments-created-rule-eda40bc", "uploads-created-rule-e50077c"]);
+        const [rule] = uploadsRule(dev);
         expect(rule.arn).to.equal(`arn:aws:events:${REGION}:${ACCOUNT}:rule/uploads-created-rule-e50077c`);
         expect(rule.pattern).to.deep.equal({
             source: ["aws.s3"],
@@ -97,7 +100,7 @@ describe("busRulesOf", () => {
     });
 
     it("reads its one target: the topic, the input transformer, the retry policy and the DLQ", () => {
-        const [rule] = busRulesOf(dev);
+        const [rule] = uploadsRule(dev);
         expect(rule.targets).to.deep.equal([
             {
                 ruleName: "uploads-created-rule-e50077c",
@@ -116,12 +119,12 @@ describe("busRulesOf", () => {
     });
 
     it("gives a target without a retry policy EventBridge's defaults (185 retries, 24 hours)", () => {
-        const [rule] = busRulesOf(withInputs(dev, "uploads-created-target", ({ retryPolicy, ...rest }) => rest));
+        const [rule] = uploadsRule(withInputs(dev, "uploads-created-target", ({ retryPolicy, ...rest }) => rest));
         expect(rule.targets[0]).to.include({ maximumRetryAttempts: 185, maximumEventAgeInSeconds: 86_400 });
     });
 
     it("leaves out a disabled rule", () => {
-        expect(busRulesOf(withInputs(dev, "uploads-created-rule", (i) => ({ ...i, state: "DISABLED" })))).to.deep.equal([]);
+        expect(uploadsRule(withInputs(dev, "uploads-created-rule", (i) => ({ ...i, state: "DISABLED" })))).to.deep.equal([]);
     });
 
     it("refuses, in one line, a rule on another bus, a schedule rule and a target input it does not model", () => {

@@ -44,7 +44,7 @@ describe("local/runtime", function () {
         const runtime = await startRuntime({ plan: await stackPlan("prod"), timeScale: 0.01 });
         try {
             expect(runtime.notRun.join("\n")).to.match(/subscription alerts-email-\w+ \(email to .+\): nothing is sent outside this machine/);
-            expect(runtime.functions.size).to.equal(4);
+            expect(runtime.functions.size).to.equal(6);
         } finally {
             await runtime.stop();
         }
