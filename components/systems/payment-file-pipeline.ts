@@ -130,6 +130,8 @@ export class PaymentFilePipeline extends pulumi.ComponentResource {
             { actions: ["dynamodb:PutItem"], resources: [this.payments.arn] },
             { actions: ["dynamodb:PutItem", "dynamodb:UpdateItem"], resources: [this.fileItems.arn] },
             { actions: ["s3:PutObject"], resources: [PAYMENT_PREFIXES.curated, PAYMENT_PREFIXES.quarantine, PAYMENT_PREFIXES.manifests].map(under) },
+            // A chunk streams its outputs (multipart past 5 MiB) and gives up a half-written one when it fails.
+            { actions: ["s3:AbortMultipartUpload"], resources: [PAYMENT_PREFIXES.curated, PAYMENT_PREFIXES.quarantine].map(under) },
         ];
         const environment = {
             [PAYMENT_FILE_ENV.paymentsTable]: this.payments.name,

@@ -100,9 +100,6 @@ export interface ChunkSummary {
     blank: number;
     /** Applied amounts in minor units (decimal strings), by `<currency>:<type>`. */
     amounts: Record<string, string>;
-    /** Keys written: the applied payments, and the quarantined lines (chunk-relative line numbers). */
-    curatedKey?: string;
-    quarantineKey?: string;
 }
 
 /** The manifest item of one file version. */

@@ -1,3 +1,4 @@
+import { curatedKey, quarantineKey } from "../shared/contract";
 import { partName, type ChunkSummary, type FileItem } from "./ledger";
 
 // A file's manifest, from the chunk summaries in its manifest item: the counts and the applied
@@ -10,6 +11,9 @@ export type Count = (typeof COUNTS)[number];
 export interface ManifestPart extends Omit<ChunkSummary, "amounts"> {
     /** Number (from 1) of the chunk's first line within the file. */
     first_line: number;
+    /** The chunk's objects, where it wrote them: applied payments, and quarantined lines (numbered within the chunk). */
+    curatedKey?: string;
+    quarantineKey?: string;
 }
 
 export interface Manifest {
@@ -71,7 +75,13 @@ export function buildManifest(file: FileItem, refused?: string): Manifest {
         for (const k of COUNTS) totals[k] += s[k];
         for (const [k, v] of Object.entries(s.amounts ?? {})) amounts.set(k, (amounts.get(k) ?? 0n) + BigInt(v));
         const { amounts: _a, ...rest } = s;
-        parts.push({ ...rest, first_line: nextLine });
+        parts.push({
+            ...rest,
+            first_line: nextLine,
+            // Derived, not stored: a chunk's keys would take a file's manifest item past DynamoDB's 400 KB.
+            ...(s.applied > 0 ? { curatedKey: curatedKey(file.key, file.version_tag, s.index) } : {}),
+            ...(s.quarantined + s.conflicts > 0 ? { quarantineKey: quarantineKey(file.key, file.version_tag, s.index) } : {}),
+        });
         nextLine += s.lines;
     }
     checkCounts(`manifest of ${file.file_id}`, totals);

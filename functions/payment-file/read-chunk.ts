@@ -1,10 +1,11 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { Readable } from "stream";
 import { createGunzip } from "zlib";
 import { curatedKey, quarantineKey, type ChunkMessage } from "../shared/contract";
 import { claimPayment, recordChunk, type ChunkSummary, type FileItem, type StoredPayment } from "./ledger";
 import { type ByteRange, linesInRange, readFrom, type RangeLine } from "./line-ranges";
+import { OrderedObject } from "./ordered-output";
 import { checkPaymentLine, type Payment } from "./payment-line";
 
 
@@ -56,9 +57,11 @@ export interface QuarantineEntry {
 
 /** Bytes of a bad line kept in its quarantine entry. */
 export const RAW_LIMIT = 1024;
-const DEFAULT_CLAIMS_IN_FLIGHT = 32;
+/** Claims a chunk sends at once unless told otherwise. */
+export const DEFAULT_CLAIMS_IN_FLIGHT = 32;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
-const BLANK = /^[ \t]*$/;
+/** Empty, or only spaces and tabs. */
+const isBlank = (bytes: Buffer) => bytes.every((b) => b === 0x20 || b === 0x09);
 
 const quoted = (etag: string) => (etag.startsWith('"') ? etag : `"${etag}"`);
 
@@ -111,11 +114,18 @@ function limiter(size: number) {
     };
 }
 
-/** The chunk's lines, decided: counts, applied amounts, curated lines and quarantine entries, in file order. */
-export async function readChunk(job: ChunkJob, deps: ChunkDeps): Promise<{ summary: ChunkSummary; curated: string[]; quarantine: QuarantineEntry[] }> {
+/**
+ * The chunk's lines, decided: counts and applied amounts; the applied payments streamed to its
+ * curated object and the rest to its quarantine object, each in file order.
+ */
+export async function readChunk(job: ChunkJob, deps: ChunkDeps): Promise<ChunkSummary> {
     const summary: ChunkSummary = { index: job.index, start: job.start, end: job.end, lines: 0, applied: 0, duplicates: 0, conflicts: 0, quarantined: 0, blank: 0, amounts: {} };
-    const curated: (string | undefined)[] = [];
-    const quarantine: (QuarantineEntry | undefined)[] = [];
+    const curated = new OrderedObject(deps.s3, job.bucket, curatedKey(job.key, job.versionTag, job.index));
+    const quarantine = new OrderedObject(deps.s3, job.bucket, quarantineKey(job.key, job.versionTag, job.index));
+    const settle = (slot: number, applied?: string, refused?: QuarantineEntry) => {
+        curated.settle(slot, applied);
+        quarantine.settle(slot, refused && JSON.stringify(refused));
+    };
     const amounts = new Map<string, bigint>();
     const file = `s3://${job.bucket}/${job.key}`;
     const entry = (line: RangeLine, n: number, reason: string): QuarantineEntry => ({
@@ -143,12 +153,13 @@ export async function readChunk(job: ChunkJob, deps: ChunkDeps): Promise<{ summa
             summary.applied++;
             const k = `${payment.currency}:${payment.type}`;
             amounts.set(k, (amounts.get(k) ?? 0n) + payment.amountMinor);
-            curated[slot] = payment.canonical;
+            settle(slot, payment.canonical);
         } else if (outcome.kind === "duplicate") {
             summary.duplicates++;
+            settle(slot);
         } else {
             summary.conflicts++;
-            quarantine[slot] = conflictEntry(entry(line, n, ""), payment, outcome.existing);
+            settle(slot, undefined, conflictEntry(entry(line, n, ""), payment, outcome.existing));
         }
     };
 
@@ -161,19 +172,21 @@ export async function readChunk(job: ChunkJob, deps: ChunkDeps): Promise<{ summa
             n++;
             summary.lines++;
             const slot = n - 1;
+            if (curated.behind || quarantine.behind) await Promise.all([curated.ready(), quarantine.ready()]);
             if (line.tooLong) {
                 summary.quarantined++;
-                quarantine[slot] = entry(line, n, `line of ${line.length} bytes: longer than the ${deps.maxLineBytes} bytes a line may have (MAX_LINE_BYTES)`);
+                settle(slot, undefined, entry(line, n, `line of ${line.length} bytes: longer than the ${deps.maxLineBytes} bytes a line may have (MAX_LINE_BYTES)`));
                 continue;
             }
-            if (BLANK.test(line.bytes.toString("latin1"))) {
+            if (isBlank(line.bytes)) {
                 summary.blank++;
+                settle(slot);
                 continue;
             }
             const check = checkPaymentLine(line.bytes);
             if (!check.ok) {
                 summary.quarantined++;
-                quarantine[slot] = entry(line, n, check.reason);
+                settle(slot, undefined, entry(line, n, check.reason));
                 continue;
             }
             const id = check.payment.eventId;
@@ -192,12 +205,16 @@ export async function readChunk(job: ChunkJob, deps: ChunkDeps): Promise<{ summa
             if (pending.size >= (deps.claimsInFlight ?? DEFAULT_CLAIMS_IN_FLIGHT) * 2) await Promise.race(pending);
         }
         await Promise.all(pending);
+        if (failure) throw failure;
+        await Promise.all([curated.close(), quarantine.close()]);
+    } catch (err) {
+        await Promise.all([curated.abort(), quarantine.abort()]);
+        throw err;
     } finally {
         close();
     }
-    if (failure) throw failure;
     summary.amounts = Object.fromEntries([...amounts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, v.toString()]));
-    return { summary, curated: curated.filter((c): c is string => c !== undefined), quarantine: quarantine.filter((q): q is QuarantineEntry => q !== undefined) };
+    return summary;
 }
 
 function conflictEntry(base: QuarantineEntry, payment: Payment, existing: StoredPayment): QuarantineEntry {
@@ -210,29 +227,11 @@ function conflictEntry(base: QuarantineEntry, payment: Payment, existing: Stored
 }
 
 /**
- * Reads the chunk, writes its curated and quarantine objects, and records its summary in the
+ * Reads the chunk (writing its curated and quarantine objects) and records its summary in the
  * file's manifest item. `completed` is true for the one call that recorded the file's last chunk.
  */
 export async function processChunk(job: ChunkJob, deps: ChunkDeps): Promise<{ summary: ChunkSummary; recorded: boolean; completed: boolean; file: FileItem }> {
-    const { summary, curated, quarantine } = await readChunk(job, deps);
-    if (curated.length > 0) {
-        summary.curatedKey = curatedKey(job.key, job.versionTag, job.index);
-        await putLines(deps.s3, job.bucket, summary.curatedKey, curated);
-    }
-    if (quarantine.length > 0) {
-        summary.quarantineKey = quarantineKey(job.key, job.versionTag, job.index);
-        await putLines(
-            deps.s3,
-            job.bucket,
-            summary.quarantineKey,
-            quarantine.map((q) => JSON.stringify(q)),
-        );
-    }
+    const summary = await readChunk(job, deps);
     const { recorded, completed, file } = await recordChunk(deps.dynamodb, deps.filesTable, job.fileId, summary);
     return { summary, recorded, completed, file };
-}
-
-/** Writes lines as one NDJSON object (held whole: a chunk's output is bounded by the chunk). */
-export async function putLines(s3: S3Client, bucket: string, key: string, lines: string[]): Promise<void> {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: lines.join("\n") + "\n", ContentType: "application/x-ndjson" }));
 }

@@ -208,8 +208,11 @@ export const PAYMENT_FILE_LIMITS = {
     chunkBytes: [1024, 1024 * 1024 * 1024],
     maxLineBytes: [1024, 16 * 1024 * 1024],
     gzipMaxBytes: [0, 1024 * 1024 * 1024],
-    /** Chunks of one file at most: each leaves its summary in the file's manifest item (400 KB at most). A bigger file gets bigger chunks. */
-    maxChunks: 1000,
+    /**
+     * Chunks of one file at most: each leaves its summary (about 200 bytes, more with many
+     * currencies) in the file's manifest item, which DynamoDB caps at 400 KB. A bigger file gets bigger chunks.
+     */
+    maxChunks: 500,
 } as const;
 
 /** The payments table: one item per event_id, claimed once, never overwritten. */

@@ -179,6 +179,7 @@ describe("PaymentFilePipeline", () => {
             ...pairs(["dynamodb:PutItem"], [out(plan, T.table, "pay-payments-table", "arn")]),
             ...pairs(["dynamodb:PutItem", "dynamodb:UpdateItem"], [out(plan, T.table, "pay-files-table", "arn")]),
             ...pairs(["s3:PutObject"], ["curated/*", "quarantine/*", "manifests/*"].map((p) => `${bucketArn}/${p}`)),
+            ...pairs(["s3:AbortMultipartUpload"], ["curated/*", "quarantine/*"].map((p) => `${bucketArn}/${p}`)),
         ];
         const base = (queue: string) => [
             ...pairs(["logs:CreateLogStream", "logs:PutLogEvents"], [`${out(plan, T.logGroup, `${queue}-consumer-logs`, "arn")}:*`]),

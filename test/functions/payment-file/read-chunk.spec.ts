@@ -29,6 +29,13 @@ const job = (file: Buffer, over: Partial<ChunkJob> = {}): ChunkJob => ({
     ...over,
 });
 
+/** What the chunk wrote, by key (lib-storage sends a small object as one PutObject). */
+function written(s3: AwsClientStub<S3Client>): Record<string, string> {
+    return Object.fromEntries(s3.commandCalls(PutObjectCommand).map((c) => [c.args[0].input.Key!, Buffer.from(c.args[0].input.Body as Uint8Array).toString("utf8")]));
+}
+const CURATED = "curated/payments/f.ndjson/abc-1/chunk-000000.ndjson";
+const QUARANTINE = "quarantine/payments/f.ndjson/abc-1/chunk-000000.ndjson";
+
 function conditionFailed(item: object) {
     return Object.assign(new Error("The conditional request failed"), { name: "ConditionalCheckFailedException", Item: marshall(item as Record<string, unknown>) });
 }
@@ -41,7 +48,7 @@ describe("payment-file/read-chunk", () => {
         s3 = mockClient(S3Client);
         ddb = mockClient(DynamoDBClient);
     });
-    const deps = () => ({ s3: new S3Client({}), dynamodb: new DynamoDBClient({}), paymentsTable: "payments", filesTable: "files", maxLineBytes: 4096, claimsInFlight: 4 });
+    const deps = () => ({ s3: new S3Client({ region: "us-east-1" }), dynamodb: new DynamoDBClient({ region: "us-east-1" }), paymentsTable: "payments", filesTable: "files", maxLineBytes: 4096, claimsInFlight: 4 });
     const serve = (file: Buffer) =>
         s3.on(GetObjectCommand).callsFake((input: { Range?: string }) => {
             const from = input.Range ? Number(/^bytes=(\d+)-$/.exec(input.Range)![1]) : 0;
@@ -50,6 +57,7 @@ describe("payment-file/read-chunk", () => {
     beforeEach(() => {
         s3.reset();
         ddb.reset();
+        s3.on(PutObjectCommand).resolves({});
     });
     after(() => {
         s3.restore();
@@ -78,12 +86,16 @@ describe("payment-file/read-chunk", () => {
             stored.set(item.event_id, item);
             return {};
         });
-        const { summary, quarantine } = await readChunk(job(file), deps());
+        const summary = await readChunk(job(file), deps());
         expect(summary).to.include({ applied: 2, conflicts: 1, lines: 3 });
         expect(stored.get("x")?.amount_minor).to.equal("100");
-        expect(quarantine[0]).to.include({ line: 3, line_in_chunk: 3 });
-        expect(quarantine[0].existing).to.include({ offset: 0 });
-        expect(quarantine[0].incoming?.content).to.contain('"amount":"200"');
+        const [conflict, ...others] = written(s3)[QUARANTINE].trim().split("\n").map((l) => JSON.parse(l));
+        expect(others).to.deep.equal([]);
+        expect(conflict).to.include({ line: 3, line_in_chunk: 3 });
+        expect(conflict.existing).to.include({ offset: 0 });
+        expect(conflict.incoming?.content).to.contain('"amount":"200"');
+        // The applied payments in file order, though the first one's claim came back last.
+        expect(written(s3)[CURATED].trim().split("\n").map((l) => JSON.parse(l).event_id)).to.deep.equal(["x", "y"]);
     });
 
     it("claims nothing more once a claim fails, so a retry decides the event_id in file order", async () => {
@@ -109,10 +121,11 @@ describe("payment-file/read-chunk", () => {
         ddb.on(PutItemCommand).callsFake(async (input: { Item: any }) => {
             throw conditionFailed(unmarshall(input.Item).event_id === "d" ? other : mine);
         });
-        const { summary, curated } = await readChunk(j, deps());
+        const summary = await readChunk(j, deps());
         expect(summary).to.include({ applied: 1, duplicates: 1, conflicts: 0 });
         expect(summary.amounts).to.deep.equal({ "EUR:payment": "1000" });
-        expect(curated).to.have.length(1);
+        expect(Object.keys(written(s3))).to.deep.equal([CURATED]);
+        expect(written(s3)[CURATED].trim().split("\n")).to.have.length(1);
         expect(ddb.commandCalls(PutItemCommand)).to.have.length(2);
     });
 
@@ -121,18 +134,18 @@ describe("payment-file/read-chunk", () => {
         const file = Buffer.from([line("ok"), "", "   ", "{nope", long, line("self", "1.00", "A")].join("\r\n"));
         serve(file);
         ddb.on(PutItemCommand).resolves({});
-        s3.on(PutObjectCommand).resolves({});
         ddb.on(UpdateItemCommand).resolves({ Attributes: marshall({ file_id: "f", done: 1, chunks: 1 }) });
         const { summary, completed } = await processChunk(job(file), deps());
-        expect(summary).to.include({ lines: 6, applied: 1, blank: 2, quarantined: 3, curatedKey: "curated/payments/f.ndjson/abc-1/chunk-000000.ndjson", quarantineKey: "quarantine/payments/f.ndjson/abc-1/chunk-000000.ndjson" });
+        expect(summary).to.include({ lines: 6, applied: 1, blank: 2, quarantined: 3 });
         expect(completed).to.equal(true);
-        const puts = Object.fromEntries(s3.commandCalls(PutObjectCommand).map((c) => [c.args[0].input.Key, String(c.args[0].input.Body)]));
-        const entries = puts[summary.quarantineKey!].trim().split("\n").map((l: string) => JSON.parse(l) as Record<string, any>);
+        const puts = written(s3);
+        expect(Object.keys(puts).sort()).to.deep.equal([CURATED, QUARANTINE]);
+        const entries = puts[QUARANTINE].trim().split("\n").map((l: string) => JSON.parse(l) as Record<string, any>);
         expect(entries.map((e: Record<string, any>) => e.line)).to.deep.equal([4, 5, 6]);
         expect(entries[1]).to.include({ length: long.length, raw_truncated: true });
         expect(entries[1].raw).to.have.length(RAW_LIMIT);
         expect(entries[1].reason).to.equal(`line of ${long.length} bytes: longer than the 4096 bytes a line may have (MAX_LINE_BYTES)`);
         expect(entries[2].reason).to.match(/^payer\.account and payee\.account/);
-        expect(puts[summary.curatedKey!].trim().split("\n")).to.have.length(1);
+        expect(puts[CURATED].trim().split("\n")).to.have.length(1);
     });
 });
