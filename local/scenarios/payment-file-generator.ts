@@ -41,6 +41,8 @@ export interface GenerateOptions {
     cutLinesAt?: number;
     /** Payments made before the conflict may come (it comes once). Default 10. */
     conflictAfter?: number;
+    /** Payments made before one may be sent again. Default 3. */
+    repeatAfter?: number;
 }
 
 const CURRENCIES = [
@@ -138,7 +140,7 @@ export function generatePaymentFile(options: GenerateOptions): GeneratedFile {
         } else if (mixed && i > 3 && roll < 0.1) {
             const bad = BAD_LINES[badIndex++ % BAD_LINES.length];
             push(bad.line(`${prefix}-bad-${i}`), "quarantined");
-        } else if (mixed && made.length > 3 && roll < 0.2) {
+        } else if (mixed && made.length > (options.repeatAfter ?? 3) && roll < 0.2) {
             // The same payment again, written another way.
             const p = made[Math.floor(rnd() * made.length)];
             push(paymentLine(p, 1, ""), "duplicates");

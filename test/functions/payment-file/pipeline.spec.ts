@@ -82,13 +82,14 @@ interface Schedule {
     /** Chunk order: a rotation of the file's chunks. */
     rotate: number;
     uploadTwice: boolean;
+    extra: ("duplicate" | "conflict" | "bad")[];
 }
 
 const schedules = fc.record({
     seed: fc.integer({ min: 1, max: 1_000_000 }),
-    targetBytes: fc.integer({ min: 150, max: 800 }),
+    targetBytes: fc.integer({ min: 150, max: 600 }),
     // A few chunks of any size: cuts fall anywhere, each chunk costs its own requests.
-    chunks: fc.integer({ min: 1, max: 4 }),
+    chunks: fc.integer({ min: 1, max: 3 }),
     jitter: fc.integer({ min: 0, max: 40 }),
     thresholdBytes: fc.constantFrom(0, 0, 0, 100_000),
     fileDeliveries: fc.integer({ min: 1, max: 2 }),
@@ -96,7 +97,17 @@ const schedules = fc.record({
     deliveries: fc.array(fc.record({ again: fc.integer({ min: 0, max: 1 }), crashAfter: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }), twin: fc.boolean() }), { minLength: 1, maxLength: 8 }),
     rotate: fc.nat(),
     uploadTwice: fc.boolean(),
+    /** Lines added at the end: the first payment again, another version of it, a bad line. */
+    extra: fc.subarray(["duplicate", "conflict", "bad"] as const),
 });
+
+/** The schedule's file: a small generated one, and the extra lines asked, after it. */
+function fileOf(s: Schedule): Buffer {
+    const base = generatePaymentFile({ targetBytes: s.targetBytes, seed: s.seed, idPrefix: "p", conflictAfter: 1, repeatAfter: 0, trailingNewline: true }).bytes;
+    const first = base.toString("utf8").split("\n").find((l) => l.includes('"event_id":"p-'));
+    const extra = s.extra.map((kind) => (kind === "bad" ? '{"event_id":"p-bad","amount":1}' : kind === "duplicate" ? first! : first!.replace(/"account":"([^"]*)"\}(?!.*"account")/, '"account":"$1-other"}')));
+    return Buffer.concat([base, Buffer.from(extra.join("\n"))]);
+}
 
 describe("payment-file/pipeline (dynalite, s3rver)", function () {
     this.timeout(600_000);
@@ -189,7 +200,7 @@ describe("payment-file/pipeline (dynalite, s3rver)", function () {
     it(`leaves the table, the manifests and the curated objects of one clean run, over ${RUNS} schedules`, async () => {
         await fc.assert(
             fc.asyncProperty(schedules, async (s) => {
-                const file = generatePaymentFile({ targetBytes: s.targetBytes, seed: s.seed, idPrefix: "p", conflictAfter: 1 }).bytes;
+                const file = fileOf(s);
                 const clean = await run(s, file, false);
                 const faulty = await run(s, file, true);
                 expect(faulty.items).to.deep.equal(clean.items);
