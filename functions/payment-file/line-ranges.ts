@@ -64,7 +64,9 @@ async function withoutBom(source: AsyncIterable<Uint8Array>): Promise<{ bomLengt
     const head: Buffer[] = [];
     let size = 0;
     let ended = false;
-    while (size < BOM.length) {
+    // Pull only while what came so far could still be a BOM: a file starting otherwise is read no further here.
+    const couldBeBom = () => Buffer.concat(head, size).every((b, i) => i >= BOM.length || b === BOM[i]);
+    while (size < BOM.length && couldBeBom()) {
         const next = await it.next();
         if (next.done) {
             ended = true;

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { EventPattern, ObjectCreatedPatternArgs, OBJECT_ENVELOPE, applyInputTransformer, matchesEventPattern, objectCreatedPattern } from "../../../components/messaging/event-patterns";
+import { EventPattern, ObjectCreatedPatternArgs, OBJECT_ENVELOPE, applyInputTransformer, checkContentFilter, EVENTBRIDGE_DIALECT, matchesEventPattern, objectCreatedPattern, wildcardRegExp } from "../../../components/messaging/event-patterns";
 
 // Routing semantics. The matcher implements AWS's documented EventBridge content-filtering
 // operators ("Comparison operators for use in event patterns in Amazon EventBridge",
@@ -91,6 +91,32 @@ describe("event patterns", () => {
                 expect(() => objectCreatedPattern(args)).to.throw(message);
             });
         }
+    });
+
+    describe("wildcards", () => {
+        it("match the whole key, \"*\" standing for any characters, \"/\" included", () => {
+            const re = wildcardRegExp("payments/*.ndjson");
+            expect(["payments/a.ndjson", "payments/2026/12/b.ndjson", "payments/.ndjson"].filter((k) => re.test(k))).to.have.length(3);
+            expect(["payments/a.ndjson.bak", "xpayments/a.ndjson", "payments/aXndjson", "payments/a.NDJSON"].filter((k) => re.test(k))).to.deep.equal([]);
+        });
+
+        it("take a backslash before \"*\" or itself literally", () => {
+            expect(wildcardRegExp("a\\*b").test("a*b")).to.equal(true);
+            expect(wildcardRegExp("a\\*b").test("axb")).to.equal(false);
+            expect(wildcardRegExp("a\\\\b").test("a\\b")).to.equal(true);
+        });
+
+        it("are refused with two \"*\" in a row, as EventBridge refuses them, unless the first is escaped", () => {
+            expect(() => checkContentFilter({ key: [{ wildcard: "a**b" }] }, EVENTBRIDGE_DIALECT)).to.throw('expected a string without two "*" in a row');
+            expect(() => checkContentFilter({ key: [{ wildcard: "a\\**" }] }, EVENTBRIDGE_DIALECT)).to.not.throw();
+        });
+
+        it("in objectCreatedPattern: each must hold a \"*\", alone among the key conditions, with characters S3 does not encode", () => {
+            expect(objectCreatedPattern({ bucketName: "b", wildcards: ["payments/*.ndjson"] }).detail).to.deep.equal({ bucket: { name: ["b"] }, object: { key: [{ wildcard: "payments/*.ndjson" }] } });
+            expect(() => objectCreatedPattern({ bucketName: "b", wildcards: ["payments/a.ndjson"] })).to.throw('must each hold a "*"');
+            expect(() => objectCreatedPattern({ bucketName: "b", prefix: "payments/", wildcards: ["*.ndjson"] })).to.throw("cannot be expressed in one EventBridge pattern");
+            expect(() => objectCreatedPattern({ bucketName: "b", wildcards: ["payments/é*"] })).to.throw("URL-encodes");
+        });
     });
 
     describe("routing of sample S3 Object Created events", () => {

@@ -65,6 +65,11 @@ describe("payment-file and payment-chunk handlers", () => {
             'payment-chunk: CHUNK_BYTES="12kb" must be a whole number of bytes from 1024 to 1073741824',
         );
         expect(oneLineError(() => readPaymentSettings("payment-chunk", { FILES_TABLE_NAME: "f" }))).to.equal("payment-chunk: environment variable PAYMENTS_TABLE_NAME is not set");
+        expect(oneLineError(() => readPaymentSettings("payment-chunk", { PAYMENTS_TABLE_NAME: "  ", FILES_TABLE_NAME: "f" }))).to.equal("payment-chunk: environment variable PAYMENTS_TABLE_NAME is not set");
+        expect(readPaymentSettings("payment-chunk", { PAYMENTS_TABLE_NAME: " p ", FILES_TABLE_NAME: "f", THRESHOLD_BYTES: "" })).to.include({ paymentsTable: "p", thresholdBytes: PAYMENT_FILE_DEFAULTS.thresholdBytes });
+        expect(oneLineError(() => readPaymentSettings("payment-chunk", { PAYMENTS_TABLE_NAME: "p", FILES_TABLE_NAME: "f", CHUNK_BYTES: "2000000000" }))).to.equal(
+            'payment-chunk: CHUNK_BYTES="2000000000" must be a whole number of bytes from 1024 to 1073741824',
+        );
     });
 
     it("leaves both modules importable without their environment; the entry points fail each call, naming it", async () => {

@@ -1,7 +1,7 @@
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import * as DynamoModule from "@aws-sdk/client-dynamodb";
 import { expect } from "chai";
-import { claimPayment, openFile, recordChunk, type ChunkSummary, type FilePlan } from "../../../functions/payment-file/ledger";
+import { claimPayment, markFile, openFile, recordChunk, type ChunkSummary, type FilePlan } from "../../../functions/payment-file/ledger";
 import { checkPaymentLine, type Payment } from "../../../functions/payment-file/payment-line";
 import { FILES_TABLE, PAYMENTS_TABLE } from "../../../functions/shared/contract";
 import { dynamoClient, startDynalite, type Emulator } from "../../../local/runtime/emulators";
@@ -64,6 +64,13 @@ describe("payment-file/ledger (dynalite)", () => {
         expect(last).to.deep.include({ recorded: false, completed: false });
         expect(last.file.done).to.equal(5);
         expect(Object.keys(last.file.parts).sort()).to.deep.equal(["c0", "c1", "c2", "c3", "c4"]);
+    });
+
+    it("marks only a file that has a manifest item (never creating one)", async () => {
+        const err = await markFile(ddb, "files", "unmarked", "enqueued", true).then(() => undefined, (e: Error) => e);
+        expect(err?.name).to.equal("ConditionalCheckFailedException");
+        const again = await openFile(ddb, "files", { file_id: "unmarked", bucket: "b", key: "k", version_tag: "t", etag: "e", size: 1, chunk_bytes: 1, chunks: 1 });
+        expect(again.created).to.equal(true);
     });
 
     it("refuses a chunk of a file never planned, naming it", async () => {

@@ -79,7 +79,8 @@ describe("payment-file: line ranges (a line belongs to the range holding its fir
                 expect(lines).to.deep.equal(wholeFileLines(f, maxLineBytes));
                 expect(overreads).to.deep.equal([]);
             }),
-            { numRuns: 400 },
+            // The example: a file starting with "\n" once made the BOM check read past a one-byte range.
+            { numRuns: 400, examples: [[Buffer.from([10, 97, 97]), 1, [1], 1]] },
         );
     });
 

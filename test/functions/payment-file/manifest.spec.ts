@@ -22,13 +22,15 @@ describe("payment-file/manifest", () => {
         const m = buildManifest(
             file([
                 part(0, { lines: 4, applied: 2, duplicates: 1, blank: 1, amounts: { "EUR:payment": "9007199254740993", "JPY:refund": "5" } }),
-                part(1, { lines: 3, applied: 1, conflicts: 1, quarantined: 1, amounts: { "EUR:payment": "7", "KWD:payment": "1234" } }),
+                part(1, { lines: 3, applied: 1, conflicts: 1, quarantined: 1, amounts: { "KWD:payment": "1234", "EUR:payment": "7" } }),
             ]),
         );
         expect(m).to.include({ lines: 7, applied: 3, duplicates: 1, conflicts: 1, quarantined: 1, blank: 1, chunks: 2, file: "s3://b/payments/x.ndjson", etag: "e" });
         // Beyond 2^53, exact.
         expect(m.amounts).to.deep.equal({ EUR: { payment: "9007199254741000" }, JPY: { refund: "5" }, KWD: { payment: "1234" } });
         expect(m.parts.map((p) => p.first_line)).to.deep.equal([1, 5]);
+        // Sorted, so two runs write the same bytes.
+        expect(Object.keys(m.amounts)).to.deep.equal(["EUR", "JPY", "KWD"]);
         expect(m).to.not.have.property("notes");
     });
 
@@ -47,6 +49,8 @@ describe("payment-file/manifest", () => {
 
     it("notes an empty file and a refused one", () => {
         expect(buildManifest({ ...file([]), size: 0 }).notes).to.deep.equal(["empty file: 0 bytes, no lines"]);
-        expect(buildManifest(file([]), "too big").refused).to.equal("too big");
+        const refused = buildManifest({ ...file([]), size: 5001 }, "too big");
+        expect(refused.refused).to.equal("too big");
+        expect(refused).to.not.have.property("notes");
     });
 });

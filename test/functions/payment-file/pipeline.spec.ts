@@ -233,14 +233,49 @@ describe("payment-file/pipeline (dynalite, s3rver)", function () {
         expect(entry.raw).to.have.length(1024);
     });
 
+    it("counts a chunk's metrics once, sends a split file's chunks once, and completes it once, however often its messages come", async () => {
+        const { settings, bucket } = await world();
+        Object.assign(settings, { chunkBytes: 400 });
+        const counted: Record<string, number> = {};
+        const metrics: MetricSink = { addMetric: (name, _u, value) => void (counted[name] = (counted[name] ?? 0) + value) };
+        const sent: ChunkMessage[] = [];
+        const deps: PipelineDeps = { s3: objects, dynamodb: ddb, sqs: recordingQueue(sent), settings, metrics };
+        const file = generatePaymentFile({ targetBytes: 1_500, seed: 21, idPrefix: "m", mixed: false });
+        const event = await upload(bucket, "payments/m.ndjson", file.bytes, "seq-m");
+        expect(await runFile(event, deps)).to.deep.include({ kind: "split", enqueued: true });
+        const chunks = sent.length;
+        expect(await runFile(event, deps)).to.deep.include({ kind: "split", enqueued: false });
+        expect(sent).to.have.length(chunks);
+        const manifests = [];
+        for (const chunk of [...sent, ...sent]) manifests.push((await runChunk(chunk, deps)).manifest);
+        expect(manifests.filter(Boolean)).to.have.length(1);
+        expect(counted).to.include({ LinesRead: file.expected.lines, PaymentsApplied: file.expected.applied, FilesCompleted: 1, FilesReceived: 2 });
+    });
+
+    it("pins a chunk's read to the ETag the event carried (bare or quoted): a replaced object fails the chunk as PreconditionFailed", async () => {
+        const { bucket } = await world();
+        const body = Buffer.from(`${"x".repeat(10)}\n`);
+        const first = await upload(bucket, "payments/p.ndjson", body, "seq-p");
+        for (const etag of [first.etag!, `"${first.etag}"`]) {
+            const out = await objects.send(new GetObjectCommand({ Bucket: bucket, Key: "payments/p.ndjson", IfMatch: etag }));
+            expect(await out.Body!.transformToString()).to.equal(body.toString());
+        }
+        await objects.send(new PutObjectCommand({ Bucket: bucket, Key: "payments/p.ndjson", Body: "replaced\n" }));
+        const err = await objects.send(new GetObjectCommand({ Bucket: bucket, Key: "payments/p.ndjson", IfMatch: first.etag })).then(() => undefined, (e: Error & { $metadata?: { httpStatusCode?: number } }) => e);
+        expect(err?.name).to.equal("PreconditionFailed");
+        expect(err?.$metadata?.httpStatusCode).to.equal(412);
+    });
+
     it("refuses a gzip file over gzipMaxBytes: its manifest gives the reason, nothing is applied, a redelivery changes nothing", async () => {
         const { settings, bucket } = await world();
         settings.gzipMaxBytes = 100;
         const file = gzipSync(generatePaymentFile({ targetBytes: 2_000, seed: 3 }).bytes);
         const event = await upload(bucket, "payments/big.ndjson.gz", file, "seq-gz");
-        const deps: PipelineDeps = { s3: objects, dynamodb: ddb, sqs: recordingQueue([]), settings, metrics: noMetrics };
+        const counted: string[] = [];
+        const deps: PipelineDeps = { s3: objects, dynamodb: ddb, sqs: recordingQueue([]), settings, metrics: { addMetric: (name) => void counted.push(name) } };
         const first = await runFile(event, deps);
         expect(first.kind).to.equal("refused");
+        expect(counted).to.include("FilesRefused").and.not.include("FilesCompleted");
         expect(first.kind === "refused" && first.manifest).to.include({ lines: 0, applied: 0, chunks: 0, refused: `gzip file of ${file.length} bytes: over the 100 bytes one invocation reads (GZIP_MAX_BYTES); gzip cannot be split, so upload it uncompressed or in smaller files` });
         expect(await runFile(event, deps)).to.deep.include({ kind: "refused", manifest: undefined });
         const { items, written } = await snapshot(settings, bucket);

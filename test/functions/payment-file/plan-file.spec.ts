@@ -37,6 +37,7 @@ describe("payment-file/plan-file", () => {
         it("reads gzip whole (it cannot be split), and refuses one over gzipMaxBytes with its reason", () => {
             const small = planFile(object({ key: "payments/day.ndjson.gz", size: 4000 }), sizes);
             expect(small.kind === "inline" && small.job).to.include({ gzip: true, chunks: 1 });
+            expect(planFile(object({ key: "payments/day.ndjson.gz", size: 5000 }), sizes).kind).to.equal("inline");
             const big = planFile(object({ key: "payments/day.ndjson.gz", size: 5001 }), sizes);
             expect(big.kind).to.equal("refuse");
             expect(big.kind === "refuse" && big.reason).to.equal(
@@ -94,8 +95,9 @@ describe("payment-file/plan-file", () => {
 
     describe("parseChunkMessage", () => {
         const good = { bucket: "b", key: "k", etag: "e", fileId: "f", versionTag: "t", size: 100, start: 0, end: 50, index: 0, chunks: 2 };
-        it("takes a chunk message as the file function sends it", () => {
+        it("takes a chunk message as the file function sends it, the last chunk ending at the file's end", () => {
             expect(parseChunkMessage(JSON.stringify(good))).to.deep.equal(good);
+            expect(parseChunkMessage(JSON.stringify({ ...good, start: 50, end: 100, index: 1 }))).to.include({ end: 100 });
         });
         for (const [change, message] of [
             [{ start: 50 }, "chunk message: range [50, 50) of a 100-byte file: expected start < end <= size"],

@@ -129,6 +129,19 @@ describe("payment-file/read-chunk", () => {
         expect(ddb.commandCalls(PutItemCommand)).to.have.length(2);
     });
 
+    it("numbers a later chunk's lines within the chunk only, keeps a line of exactly RAW_LIMIT bytes whole, counts tabs as blank, and writes no curated object when nothing applied", async () => {
+        const exact = Buffer.alloc(RAW_LIMIT, "z").toString();
+        const file = Buffer.from(["skipped", exact, "\t \t", ""].join("\n"));
+        serve(file);
+        const summary = await readChunk(job(file, { start: 3, end: file.length, index: 1, chunks: 2 }), deps());
+        expect(summary).to.include({ lines: 2, applied: 0, quarantined: 1, blank: 1 });
+        const puts = written(s3);
+        expect(Object.keys(puts)).to.deep.equal(["quarantine/payments/f.ndjson/abc-1/chunk-000001.ndjson"]);
+        const entry = JSON.parse(Object.values(puts)[0]);
+        expect(entry).to.include({ line_in_chunk: 1, raw_truncated: false, chunk: 1 }).and.not.have.property("line");
+        expect(entry.raw).to.equal(exact);
+    });
+
     it("quarantines bad and over-long lines with their raw start, counts blank lines, and writes curated and quarantine at the chunk's keys", async () => {
         const long = `{"event_id":"long","memo":"${"m".repeat(5000)}"}`;
         const file = Buffer.from([line("ok"), "", "   ", "{nope", long, line("self", "1.00", "A")].join("\r\n"));
