@@ -1,5 +1,5 @@
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { Logger } from "@aws-lambda-powertools/logger";
+import { paymentBatchHandler } from "./batch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -21,7 +21,6 @@ export function createHandler(deps: HandlerDeps = {}): PaymentFileHandler {
     const logger = deps.logger ?? new Logger({ serviceName: "payment-file" });
     const metrics = deps.metrics ?? paymentMetrics();
     const pipeline: PipelineDeps = { s3: deps.s3 ?? new S3Client({}), dynamodb: deps.dynamodb ?? new DynamoDBClient({}), sqs: deps.sqs ?? new SQSClient({}), settings, metrics, claimsInFlight: deps.claimsInFlight };
-    const processor = new BatchProcessor(EventType.SQS);
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
         let object;
@@ -44,13 +43,7 @@ export function createHandler(deps: HandlerDeps = {}): PaymentFileHandler {
         }
     };
 
-    return async (event, context) => {
-        try {
-            return await processPartialResponse(event, recordHandler, processor, { context });
-        } finally {
-            metrics.publishStoredMetrics();
-        }
-    };
+    return paymentBatchHandler(recordHandler, metrics);
 }
 
 let built: PaymentFileHandler | undefined;

@@ -86,18 +86,21 @@ export async function claimPayment(client: DynamoDBClient, table: string, paymen
 
 // ---- the files table ------------------------------------------------------------------------
 
-/** What a chunk leaves in its file's manifest item once read. */
-export interface ChunkSummary {
-    index: number;
-    start: number;
-    end: number;
-    /** Every line the chunk owns: applied + duplicates + conflicts + quarantined + blank. */
+/** What became of the lines of a chunk or a file: `lines` = applied + duplicates + conflicts + quarantined + blank. */
+export interface LineCounts {
     lines: number;
     applied: number;
     duplicates: number;
     conflicts: number;
     quarantined: number;
     blank: number;
+}
+
+/** What a chunk leaves in its file's manifest item once read. */
+export interface ChunkSummary extends LineCounts {
+    index: number;
+    start: number;
+    end: number;
     /** Applied amounts in minor units (decimal strings), by `<currency>:<type>`. */
     amounts: Record<string, string>;
 }

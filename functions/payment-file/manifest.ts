@@ -1,5 +1,5 @@
 import { curatedKey, quarantineKey } from "../shared/contract";
-import { partName, type ChunkSummary, type FileItem } from "./ledger";
+import { partName, type ChunkSummary, type FileItem, type LineCounts } from "./ledger";
 
 // A file's manifest, from the chunk summaries in its manifest item: the counts and the applied
 // amounts (minor units, per currency and type), checked to add up. Pure: the function that
@@ -16,7 +16,7 @@ export interface ManifestPart extends Omit<ChunkSummary, "amounts"> {
     quarantineKey?: string;
 }
 
-export interface Manifest {
+export interface Manifest extends LineCounts {
     file: string;
     bucket: string;
     key: string;
@@ -26,13 +26,6 @@ export interface Manifest {
     size: number;
     chunk_bytes: number;
     chunks: number;
-    /** Every line: applied + duplicates + conflicts + quarantined + blank. */
-    lines: number;
-    applied: number;
-    duplicates: number;
-    conflicts: number;
-    quarantined: number;
-    blank: number;
     /** Applied amounts in minor units (decimal strings), currency → type → amount. */
     amounts: Record<string, Record<string, string>>;
     /**
@@ -58,14 +51,14 @@ export function summariesOf(file: FileItem): ChunkSummary[] {
 }
 
 /** Throws one line naming the first count that does not add up. */
-export function checkCounts(label: string, c: { lines: number } & Record<Count, number>): void {
+export function checkCounts(label: string, c: LineCounts): void {
     const sum = COUNTS.reduce((s, k) => s + c[k], 0);
     if (sum !== c.lines) throw new Error(`${label}: lines ${c.lines} != ${COUNTS.map((k) => `${k} ${c[k]}`).join(" + ")} = ${sum}`);
 }
 
 export function buildManifest(file: FileItem, refused?: string): Manifest {
     const summaries = summariesOf(file);
-    const totals: { lines: number } & Record<Count, number> = { lines: 0, applied: 0, duplicates: 0, conflicts: 0, quarantined: 0, blank: 0 };
+    const totals: LineCounts = { lines: 0, applied: 0, duplicates: 0, conflicts: 0, quarantined: 0, blank: 0 };
     const amounts = new Map<string, bigint>();
     const parts: ManifestPart[] = [];
     let nextLine = 1;

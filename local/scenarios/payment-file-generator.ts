@@ -1,3 +1,5 @@
+import type { LineCounts } from "../../functions/payment-file/ledger";
+
 // Payment files for scenario 000, its specs and the bench: valid payments in several currencies
 // (0, 2 and 3 minor digits), the same payment sent again (written differently: "12.3" and
 // "12.30", another offset, keys in another order), a conflict (one event_id, another payee),
@@ -5,16 +7,8 @@
 // run must report is counted here, from how each line was made, apart from the pipeline's own
 // parsing: that is the independent computation the manifest is checked against.
 
-export interface ExpectedTotals {
-    lines: number;
-    applied: number;
-    duplicates: number;
-    conflicts: number;
-    quarantined: number;
-    blank: number;
-    /** currency → type → minor units (decimal strings). */
-    amounts: Record<string, Record<string, string>>;
-}
+/** What a clean run must report: the manifest's counts and applied amounts (currency → type → minor units). */
+export type ExpectedTotals = LineCounts & { amounts: Record<string, Record<string, string>> };
 
 export interface GeneratedFile {
     bytes: Buffer;
