@@ -287,3 +287,97 @@ export const PAYMENT_METRICS = {
         filesRefused: "FilesRefused",
     },
 } as const;
+
+// ---- seed 002: ResilientReportingPipeline, glue/ and the reporting state machine --------------
+
+/**
+ * Where the pipeline's objects live. The raw bucket holds `raw` only, written by Firehose alone (the
+ * source of truth, replayable); the lake bucket holds everything derived from it.
+ */
+export const REPORTING_PREFIXES = {
+    /** Raw bucket: `raw/dt=YYYY-MM-DD/…gz`, one GZIP NDJSON object per Firehose flush, partitioned by event date. */
+    raw: "raw/",
+    /** Raw bucket: records Firehose could not partition (no event_time, not JSON), by error type. Skipped by readers ("_"). */
+    rawErrors: "raw/_errors/",
+    /** Lake bucket: the Glue job's output, Parquet, one partition per day, overwritten on every run. */
+    curated: "curated/transactions/",
+    /** Lake bucket: the rows the Glue job refused, with a reason, Parquet, one partition per day. */
+    rejects: "curated/rejects/",
+    /** Lake bucket: the daily report UNLOADed by Redshift. */
+    reports: "reports/",
+    /** Lake bucket: the contingency report Athena writes from raw when the pipeline fails. */
+    fallbackReports: "reports/fallback/",
+    /** Lake bucket: the Glue script and its SQL, each under its own content hash. */
+    scripts: "scripts/",
+    /** Lake bucket: Glue's temporary directory. */
+    glueTemp: "glue-temp/",
+} as const;
+
+/** A raw transaction, one JSON object per line, exactly as the source sent it (every field a string). */
+export interface RawTransaction {
+    /** Unique per transaction; a resend carries the same id. */
+    event_id: string;
+    /** When it happened, ISO 8601 in UTC (`2026-11-20T10:15:00.123Z`); its date is the partition. */
+    event_time: string;
+    account_id: string;
+    /** A decimal string in major units ("12.34"), never a JSON number. */
+    amount: string;
+    /** ISO 4217, upper case. */
+    currency: string;
+    /** One of TRANSACTION_TYPES. */
+    type: string;
+    /** The system that sent it (e.g. "pos", "web", "batch:core-banking"). */
+    source: string;
+}
+
+/** The raw table's columns in the Glue Data Catalog: all strings, as sent; the ETL casts. */
+export const RAW_TRANSACTION_COLUMNS = ["event_id", "event_time", "account_id", "amount", "currency", "type", "source"] as const satisfies readonly (keyof RawTransaction)[];
+
+export const TRANSACTION_TYPES = ["credit", "debit", "fee", "refund"] as const;
+
+/** The partition key of raw and curated: the event's date. */
+export const REPORT_PARTITION_KEY = "dt";
+
+/** `YYYY-MM-DD` and a real calendar day, or undefined: the only dates the pipeline and the replay take. */
+export function reportDate(value: string): string | undefined {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
+    const d = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value ? value : undefined;
+}
+
+export function rawPartitionPrefix(date: string): string {
+    return `${REPORTING_PREFIXES.raw}${REPORT_PARTITION_KEY}=${date}/`;
+}
+export function curatedPartitionPrefix(date: string): string {
+    return `${REPORTING_PREFIXES.curated}${REPORT_PARTITION_KEY}=${date}/`;
+}
+export function rejectsPartitionPrefix(date: string): string {
+    return `${REPORTING_PREFIXES.rejects}${REPORT_PARTITION_KEY}=${date}/`;
+}
+export function reportPrefix(date: string): string {
+    return `${REPORTING_PREFIXES.reports}${REPORT_PARTITION_KEY}=${date}/`;
+}
+export function fallbackReportPrefix(date: string): string {
+    return `${REPORTING_PREFIXES.fallbackReports}${REPORT_PARTITION_KEY}=${date}/`;
+}
+
+/** The arguments the Glue job takes (the state machine passes them per run). */
+export const GLUE_JOB_ARGUMENTS = {
+    /** The day to process, YYYY-MM-DD. */
+    date: "--date",
+    /** s3://<raw bucket>/raw/ */
+    rawPath: "--raw_path",
+    /** s3://<lake bucket>/curated/transactions/ */
+    curatedPath: "--curated_path",
+    /** s3://<lake bucket>/curated/rejects/ */
+    rejectsPath: "--rejects_path",
+    /** s3://<lake bucket>/scripts/<hash>/sql/ : the SQL files, run in order. */
+    sqlPath: "--sql_path",
+} as const;
+
+/**
+ * The one row the validation query returns (Athena, and DuckDB locally), in this column order:
+ * the day's raw records, the curated rows and the rejected rows (duplicates among them), and
+ * whether raw = curated + rejected, as the string "true" or "false" (Athena returns strings).
+ */
+export const VALIDATION_COLUMNS = ["raw_rows", "curated_rows", "rejected_rows", "reconciled"] as const;
