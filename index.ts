@@ -1,4 +1,4 @@
-import { AlertTopic, ConsumerSettings, FunctionSettings, MessagesApi, PaymentFilePipeline, QueueSettings, StreamToTable, UploadFanOut } from "./components";
+import { AlertTopic, ConsumerSettings, FunctionSettings, MessagesApi, PaymentFilePipeline, QueueSettings, ResilientReportingPipeline, StreamToTable, UploadFanOut } from "./components";
 import { StackConfig, loadStackConfig } from "./config/stack-config";
 import { MESSAGES_ALIASES_FROM_0_1_0, UPLOADS_ALIASES_FROM_0_1_0 } from "./migrations/from-0.1.0";
 
@@ -66,6 +66,21 @@ const events = new StreamToTable("events", {
     },
 });
 
+// Seed 002: a daily report that survives failures: ingest → raw (Firehose, the source of truth) →
+// Glue → Athena's check → Redshift → the report, orchestrated with retries, alerts and a fallback.
+const reporting = new ResilientReportingPipeline("reporting", {
+    alertTopic: alerts,
+    firehose: { bufferSeconds: cfg.reportingFirehoseBufferSeconds },
+    glue: { workerType: cfg.reportingGlueWorkerType, workers: cfg.reportingGlueWorkers },
+    redshift: { baseCapacity: cfg.reportingRedshiftBaseCapacity },
+    athena: { bytesScannedCutoff: cfg.reportingAthenaBytesScannedCutoff },
+    schedule: { expression: cfg.reportingSchedule, enabled: cfg.reportingScheduleEnabled },
+    stateMachine: { logLevel: cfg.reportingStateMachineLogLevel },
+    logRetentionDays: cfg.logRetentionDays,
+    kmsKeyDeletionWindowDays: cfg.kmsKeyDeletionWindowDays,
+    protect,
+});
+
 // Seed 003, flow 1: uploads fanned out through EventBridge and SNS to an image processor and an
 // audit logger, each behind its own queue and DLQ.
 const uploads = new UploadFanOut("uploads", {
@@ -105,6 +120,15 @@ export const eventStreamArn = events.stream.arn;
 export const eventStreamKeyArn = events.streamKey.arn;
 export const eventTableName = events.table.name;
 export const eventRejectsTableName = events.rejectsTable.name;
+/** Send raw transactions here (Kinesis PutRecords); Firehose lands them under raw/ of the raw bucket. */
+export const reportIngestStreamName = reporting.stream.name;
+export const reportRawBucketName = reporting.rawBucket.bucketName;
+/** curated/, rejects, reports/dt=… and reports/fallback/dt=…. */
+export const reportLakeBucketName = reporting.lakeBucket.bucketName;
+/** What `npm run report:replay` starts. */
+export const reportStateMachineArn = reporting.stateMachine.arn;
+export const reportRedshiftWorkgroup = reporting.workgroup.workgroupName;
+export const reportAthenaWorkgroup = reporting.athenaWorkgroup.name;
 export const s3_bucket_name = uploads.bucketName;
 export const uploadsTopicArn = uploads.topic.arn;
 export const imagesQueueUrl = uploads.images.url;

@@ -2,10 +2,12 @@
 // the bundle is made of, cold load; bench/functions.ts), then seed 001's handler against
 // functions/stream-to-table on dynalite (bench/stream-to-table.ts), then the local runtime's start-up
 // and flows next to the handlers called directly (bench/runtime.ts), then seed 000's approach against
-// the chunked payment-file path on a 1 GiB file (bench/payment-files.ts). Each prints its goals, met
+// the chunked payment-file path on a 1 GiB file (bench/payment-files.ts), then a day of 1 million raw
+// transactions through seed 002's SQL in DuckDB, and its rerun (bench/reporting-sql.ts). Each prints its goals, met
 // or NOT met. `npm run bench -- payment-files` (or any of the names below) runs only those named.
 import { benchFunctions } from "./functions";
 import { benchPaymentFiles } from "./payment-files";
+import { benchReportingSql } from "./reporting-sql";
 import { benchRuntime } from "./runtime";
 import { benchStreamToTable } from "./stream-to-table";
 
@@ -14,6 +16,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
     "stream-to-table": benchStreamToTable,
     runtime: benchRuntime,
     "payment-files": benchPaymentFiles,
+    "reporting-sql": benchReportingSql,
 };
 
 async function main(): Promise<void> {

@@ -8,7 +8,9 @@ import {
     LAMBDA_ARCHITECTURES,
     LAMBDA_LIMITS,
     LAMBDA_RUNTIMES,
+    GLUE_WORKER_TYPES,
     LOG_RETENTION_DAYS,
+    REPORTING_LIMITS,
     S3_LIMITS,
     SQS_LIMITS,
     STREAM_TO_TABLE_DEFAULTS,
@@ -67,6 +69,14 @@ export interface StackConfig {
     paymentGzipMaxBytes: number;
     paymentChunkConcurrency: number;
     paymentFunctionMemoryMb: number;
+    reportingGlueWorkerType: (typeof GLUE_WORKER_TYPES)[number];
+    reportingGlueWorkers: number;
+    reportingRedshiftBaseCapacity: number;
+    reportingSchedule: string;
+    reportingScheduleEnabled: boolean;
+    reportingFirehoseBufferSeconds: number;
+    reportingAthenaBytesScannedCutoff: number;
+    reportingStateMachineLogLevel: "ALL" | "ERROR" | "FATAL" | "OFF";
     protectStatefulResources: boolean;
 }
 
@@ -187,6 +197,22 @@ const readers: { [K in keyof StackConfig]: Reader<StackConfig[K]> } = {
     paymentGzipMaxBytes: integer(PAYMENT_FILE_LIMITS.gzipMaxBytes),
     paymentChunkConcurrency: integer(SQS_LIMITS.maximumConcurrency),
     paymentFunctionMemoryMb: integer(LAMBDA_LIMITS.memorySizeMb),
+    reportingGlueWorkerType: oneOf(GLUE_WORKER_TYPES),
+    reportingGlueWorkers: integer(REPORTING_LIMITS.glueWorkers),
+    reportingRedshiftBaseCapacity: (key, raw) => {
+        const n = integer(REPORTING_LIMITS.redshiftBaseCapacity)(key, raw);
+        if (n % 8 !== 0) throw new ConfigError(key, raw, "a multiple of 8 RPUs from 8 to 512");
+        return n;
+    },
+    reportingSchedule: (key, raw) => {
+        // EventBridge Scheduler's forms; the service checks the fields themselves.
+        if (!/^(cron\([^()]+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)|at\([0-9T:-]+\))$/.test(raw.trim())) throw new ConfigError(key, raw, "cron(...), rate(...) or at(...), e.g. cron(0 2 * * ? *)");
+        return raw.trim();
+    },
+    reportingScheduleEnabled: boolean,
+    reportingFirehoseBufferSeconds: integer(REPORTING_LIMITS.firehoseBufferSeconds),
+    reportingAthenaBytesScannedCutoff: integer(REPORTING_LIMITS.athenaBytesScannedCutoff),
+    reportingStateMachineLogLevel: oneOf(["ALL", "ERROR", "FATAL", "OFF"] as const),
     protectStatefulResources: boolean,
 };
 

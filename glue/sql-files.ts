@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 // The SQL the reporting pipeline runs, one folder per stage, each file run in name order. The same
@@ -7,7 +7,8 @@ import { join } from "node:path";
 // filled per run (by the Glue script, or by the state machine's States.Format), the others when the
 // plan is built (bucket locations, the COPY role).
 
-export const SQL_ROOT = join(__dirname, "sql");
+/** glue/sql beside this file; in the built package this file is dist/glue/sql-files.js and the SQL ships at the package's glue/sql. */
+export const SQL_ROOT = [join(__dirname, "sql"), join(__dirname, "..", "..", "glue", "sql")].find((dir) => existsSync(dir)) ?? join(__dirname, "sql");
 
 /** Each stage: its folder under glue/sql and the dialects its files must parse in, cloud first. */
 export const SQL_STAGES = {

@@ -100,12 +100,60 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, a
         }
         case "aws:glue/job:Job":
             return s(physical, { name: physical, arn: `arn:aws:glue:${r}:${a}:job/${physical}` });
+        case "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream":
+            return s(`arn:aws:firehose:${r}:${a}:deliverystream/${physical}`, { name: physical, arn: `arn:aws:firehose:${r}:${a}:deliverystream/${physical}` });
+        case "aws:glue/catalogDatabase:CatalogDatabase":
+            return s(`${a}:${physical}`, { name: physical, catalogId: a, arn: `arn:aws:glue:${r}:${a}:database/${physical}` });
+        case "aws:glue/catalogTable:CatalogTable":
+            return s(`${a}:${inputs.databaseName}:${physical}`, { name: physical, catalogId: a, arn: `arn:aws:glue:${r}:${a}:table/${inputs.databaseName}/${physical}` });
+        case "aws:athena/workgroup:Workgroup":
+            return s(physical, { name: physical, arn: `arn:aws:athena:${r}:${a}:workgroup/${physical}` });
+        case "aws:redshiftserverless/namespace:Namespace":
+            return s(String(inputs.namespaceName), { namespaceId: uuid, arn: `arn:aws:redshift-serverless:${r}:${a}:namespace/${uuid}` });
+        case "aws:redshiftserverless/workgroup:Workgroup":
+            return s(String(inputs.workgroupName), {
+                workgroupId: uuid,
+                arn: `arn:aws:redshift-serverless:${r}:${a}:workgroup/${uuid}`,
+                endpoints: [{ address: `${inputs.workgroupName}.${a}.${r}.redshift-serverless.amazonaws.com`, port: 5439 }],
+            });
+        case "aws:scheduler/schedule:Schedule":
+            return s(`default/${physical}`, { name: physical, groupName: "default", arn: `arn:aws:scheduler:${r}:${a}:schedule/default/${physical}` });
+        case "aws:ec2/securityGroup:SecurityGroup":
+            return s(`sg-${uuid.replace(/-/g, "").slice(0, 17)}`, { name: physical, arn: `arn:aws:ec2:${r}:${a}:security-group/sg-${uuid.replace(/-/g, "").slice(0, 17)}` });
+        case "aws:ec2/vpcEndpoint:VpcEndpoint":
+            return s(`vpce-${uuid.replace(/-/g, "").slice(0, 17)}`, { prefixListId: `pl-${uuid.replace(/-/g, "").slice(0, 8)}`, arn: `arn:aws:ec2:${r}:${a}:vpc-endpoint/vpce-${uuid.replace(/-/g, "").slice(0, 17)}` });
+        case "aws:glue/securityConfiguration:SecurityConfiguration":
+            return s(physical, { name: physical });
+        case "awsx:ec2:Vpc":
+            // A remote component: under mocks Pulumi builds none of its children, so its outputs are
+            // made up here in the shape awsx returns (three AZs, one private subnet and route table each).
+            return s(`${name}-vpc-id`, awsxVpcOutputs(name, r));
         default: {
             // Anything else: an id and an ARN in the service's namespace, enough for references.
             const service = type.split(":")[1]?.split("/")[0] ?? "unknown";
             return s(`${name}-id`, { name: physical, arn: `arn:aws:${service}:${r}:${a}:${physical}` });
         }
     }
+}
+
+/** What awsx's Vpc returns, made up for the offline plan: the VPC, and per AZ a private subnet and its route table. */
+function awsxVpcOutputs(name: string, region: string): Record<string, unknown> {
+    const id = (kind: string, i: number) => `${kind}-${createHash("sha1").update(`${name}:${kind}:${i}`).digest("hex").slice(0, 17)}`;
+    const zones = ["a", "b", "c"];
+    const vpcId = id("vpc", 0);
+    const privateSubnetIds = zones.map((_, i) => id("subnet", i));
+    return {
+        vpcId,
+        vpc: { id: vpcId },
+        privateSubnetIds,
+        publicSubnetIds: [],
+        isolatedSubnetIds: [],
+        subnets: zones.map((z, i) => ({ id: privateSubnetIds[i], availabilityZone: `${region}${z}` })),
+        routeTables: zones.map((_, i) => ({ id: id("rtb", i) })),
+        natGateways: [],
+        eips: [],
+        vpcEndpoints: [],
+    };
 }
 
 /** Answers to the provider functions (data sources) the program calls. */

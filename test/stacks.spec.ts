@@ -9,6 +9,7 @@ import { REPO_ROOT, evaluateStack } from "../local/engine";
 import { readProject } from "../local/stack-files";
 import { NAME_RULES } from "../components/shared/naming";
 import { Plan } from "../local/plan";
+import { planAuthorizer } from "../local/runtime/iam/authorizer";
 import { one, ofType, policyOf } from "./support/pulumi-harness";
 import { stackPlan } from "./support/stack-plans";
 
@@ -43,8 +44,15 @@ describe("stacks evaluated from their YAML files", () => {
 
     it("applies each stack's values where dev and prod differ", () => {
         const retention = (p: Plan) => ofType(p, "aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs.retentionInDays);
-        expect(retention(dev)).to.deep.equal([14, 14, 14, 14, 14, 14, 14]);
-        expect(retention(prod)).to.deep.equal([365, 365, 365, 365, 365, 365, 365]);
+        expect(retention(dev)).to.deep.equal(Array(10).fill(14));
+        expect(retention(prod)).to.deep.equal(Array(10).fill(365));
+        // Seed 002: small in dev, larger in prod; every state logged in dev, errors only in prod.
+        const job = (p: Plan) => one(p, "aws:glue/job:Job", "reporting-etl").inputs;
+        expect([job(dev).workerType, job(dev).numberOfWorkers, job(prod).workerType, job(prod).numberOfWorkers]).to.deep.equal(["G.1X", 2, "G.2X", 10]);
+        const rpus = (p: Plan) => one(p, "aws:redshiftserverless/workgroup:Workgroup", "reporting-workgroup").inputs.baseCapacity;
+        expect([rpus(dev), rpus(prod)]).to.deep.equal([8, 32]);
+        const level = (p: Plan) => (one(p, "aws:sfn/stateMachine:StateMachine", "reporting-states").inputs.loggingConfiguration as { level: string }).level;
+        expect([level(dev), level(prod)]).to.deep.equal(["ALL", "ERROR"]);
         const stream = (p: Plan) => one(p, "aws:kinesis/stream:Stream", "events-stream").inputs;
         expect(stream(dev)).to.deep.include({ name: "EventStreamDev", streamModeDetails: { streamMode: "PROVISIONED" }, shardCount: 1, retentionPeriod: 24 });
         expect(stream(prod)).to.deep.include({ name: "EventStream", streamModeDetails: { streamMode: "ON_DEMAND" }, retentionPeriod: 168 });
@@ -61,6 +69,20 @@ describe("stacks evaluated from their YAML files", () => {
         expect([concurrency(dev), concurrency(prod)]).to.deep.equal([2, 20]);
         const age = (p: Plan) => one(p, "aws:cloudwatch/metricAlarm:MetricAlarm", "uploads-audit-oldest-message-age-alarm").inputs.threshold;
         expect([age(dev), age(prod)]).to.deep.equal([1800, 300]);
+    });
+
+    it("lets no role of the dev plan but the reporting Firehose's write under raw/, and none delete there (IAM simulation)", async () => {
+        const authorizer = planAuthorizer(dev);
+        const raw = `${one(dev, "aws:s3/bucket:Bucket", "reporting-raw-bucket").outputs.arn}/raw/dt=2026-11-20/part.gz`;
+        const roles = ofType(dev, "aws:iam/role:Role").map((r) => ({ name: r.name, arn: String(r.outputs.arn) }));
+        expect(roles.length).to.be.above(10);
+        const may: string[] = [];
+        for (const role of roles) {
+            for (const action of ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]) {
+                if ((await authorizer.authorize({ principal: { role: role.arn }, action, resource: raw })).allowed) may.push(`${role.name} ${action}`);
+            }
+        }
+        expect(may).to.deep.equal(["reporting-firehose-role s3:PutObject"]);
     });
 
     it("subscribes the alert e-mails of prod only", () => {
@@ -140,6 +162,12 @@ describe("stacks evaluated from their YAML files", () => {
             "imagesQueueUrl",
             "paymentsBucketName",
             "paymentsTableName",
+            "reportAthenaWorkgroup",
+            "reportIngestStreamName",
+            "reportLakeBucketName",
+            "reportRawBucketName",
+            "reportRedshiftWorkgroup",
+            "reportStateMachineArn",
             "s3_bucket_name",
             "uploadsTopicArn",
         ]);
@@ -149,6 +177,9 @@ describe("stacks evaluated from their YAML files", () => {
         const api = one(dev, "aws:apigateway/restApi:RestApi", "messages-api");
         expect(dev.outputs.api_endpoint).to.equal(`https://${api.outputs.id}.execute-api.us-east-1.amazonaws.com/v1`);
         expect(dev.outputs.apiKeyId).to.equal(one(dev, "aws:apigateway/apiKey:ApiKey", "messages-api-key").outputs.id);
+        expect(dev.outputs.reportStateMachineArn).to.equal(one(dev, "aws:sfn/stateMachine:StateMachine", "reporting-states").outputs.arn);
+        expect(dev.outputs.reportRedshiftWorkgroup).to.equal("reporting-dev");
+        expect(prod.outputs.reportAthenaWorkgroup).to.equal("reporting-prod");
     });
 });
 
@@ -219,7 +250,7 @@ describe("npm start", () => {
         const usage =
             "expected --stack <name> and optionally --config-file <path>, --root <project folder>, --scenario <id>, --plan-only; with --scenario 000: --file <path.ndjson>, --chunk-bytes N, --threshold-bytes N, --json";
         expect((await start("--bogus")).stderr.trim()).to.equal(`error: unknown argument --bogus (${usage})`);
-        expect((await start("--scenario", "999")).stderr.trim()).to.equal("error: --scenario 999: no such scenario (expected one of 000, 001, 003)");
+        expect((await start("--scenario", "999")).stderr.trim()).to.equal("error: --scenario 999: no such scenario (expected one of 000, 001, 002, 003)");
         expect((await start("--file", "x.ndjson")).stderr.trim()).to.equal(`error: --file needs --scenario 000 (${usage})`);
         expect((await start("--scenario", "000", "--chunk-bytes", "64k")).stderr.trim()).to.equal("error: --chunk-bytes 64k: expected a whole number of bytes");
         expect((await start("--stack", "dev", "--config-file", "/nonexistent.yaml")).stderr.trim()).to.equal("error: config file /nonexistent.yaml not found");
@@ -230,8 +261,8 @@ describe("npm start", () => {
         const r = await start();
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stdout).to.contain("Previewing").and.contain("Local runtime fidelity:");
-        expect(r.stdout).to.match(/Flow 000: .*: PASS/).and.match(/Flow 001: .*: PASS/).and.match(/Flow 003: .*: PASS/);
-        expect(r.stdout).to.match(/All 3 flows passed in [\d.]+ s; the runtime has stopped\./);
+        expect(r.stdout).to.match(/Flow 000: .*: PASS/).and.match(/Flow 001: .*: PASS/).and.match(/Flow 002: .*: PASS/).and.match(/Flow 003: .*: PASS/);
+        expect(r.stdout).to.match(/All 4 flows passed in [\d.]+ s; the runtime has stopped\./);
         expect(r.stdout).to.not.contain("✘");
     });
 

@@ -12,6 +12,8 @@ import { autoName, namePrefix } from "../shared/naming";
 export interface GrantInput {
     actions: string[];
     resources: pulumi.Input<string>[];
+    /** Narrows the grant further (e.g. s3:prefix on ListBucket). Default none. */
+    condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
 }
 
 export interface LambdaFunctionArgs {

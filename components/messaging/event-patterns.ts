@@ -406,7 +406,6 @@ export const OBJECT_ENVELOPE: InputTransformer = {
     inputTemplate: `{"${UPLOAD_ENVELOPE.object}": <object>, "${UPLOAD_ENVELOPE.event}": <aws.events.event.json>}`,
 };
 
-const PLACEHOLDER = /<([A-Za-z0-9_.-]+)>/g;
 const SIMPLE_PATH = /^\$(\.[A-Za-z0-9_-]+)+$/;
 
 /** What a dotted path (`$`, `$.a.b`) selects in an event; undefined where the event has nothing. */
@@ -418,24 +417,45 @@ export function valueAtPath(event: unknown, path: string): unknown {
 }
 
 /**
- * What EventBridge delivers for `event` through a JSON input template, as its documentation for
- * input transformation describes: each `<name>` of `inputPaths` becomes the JSON value its path
- * selects (strings quoted and escaped), `<aws.events.event.json>` the whole event as JSON. Only
- * dotted paths (`$.a.b`) and unquoted placeholders are modelled; anything else, or a path the event
- * lacks, is refused rather than guessed.
+ * What EventBridge delivers for `event` through an input template, as its documentation for input
+ * transformation describes: each `<name>` of `inputPaths` becomes the value its path selects,
+ * `<aws.events.event.json>` the whole event. Outside quotes a value goes in as JSON (strings quoted);
+ * inside a JSON string (`"Job <job> ended"`) as text, a string without its quotes. There the text
+ * is also escaped, so the result is always JSON (EventBridge would paste a quote in as it is). Only
+ * dotted paths (`$.a.b`) are modelled; anything else, or a path the event lacks, is refused rather
+ * than guessed.
  */
 export function applyInputTransformer(transformer: InputTransformer, event: Record<string, unknown>): string {
-    const values: Record<string, string> = { "aws.events.event.json": JSON.stringify(event) };
+    const values: Record<string, unknown> = { "aws.events.event.json": event };
     for (const [name, path] of Object.entries(transformer.inputPaths)) {
         if (!SIMPLE_PATH.test(path)) throw new Error(`applyInputTransformer: path ${path} of <${name}> is not a dotted path ($.a.b), which is all this model reads`);
         const value = valueAtPath(event, path);
         if (value === undefined) throw new Error(`applyInputTransformer: the event has nothing at ${path} for <${name}>`);
-        values[name] = JSON.stringify(value);
+        values[name] = value;
     }
-    const text = transformer.inputTemplate.replace(PLACEHOLDER, (whole, name: string) => {
-        if (!(name in values)) throw new Error(`applyInputTransformer: ${whole} is neither an input path nor a modelled reserved variable`);
-        return values[name];
-    });
+    const template = transformer.inputTemplate;
+    let text = "";
+    let inString = false;
+    for (let i = 0; i < template.length; ) {
+        const ch = template[i];
+        if (inString && ch === "\\") {
+            text += template.slice(i, i + 2);
+            i += 2;
+            continue;
+        }
+        const placeholder = ch === "<" ? /^<([A-Za-z0-9_.-]+)>/.exec(template.slice(i)) : null;
+        if (placeholder) {
+            const name = placeholder[1];
+            if (!(name in values)) throw new Error(`applyInputTransformer: ${placeholder[0]} is neither an input path nor a modelled reserved variable`);
+            const value = values[name];
+            text += inString ? JSON.stringify(typeof value === "string" ? value : JSON.stringify(value)).slice(1, -1) : JSON.stringify(value);
+            i += placeholder[0].length;
+            continue;
+        }
+        if (ch === '"') inString = !inString;
+        text += ch;
+        i++;
+    }
     JSON.parse(text); // the template must give JSON, as SNS MessageBody filtering needs
     return text;
 }

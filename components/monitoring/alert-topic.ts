@@ -22,6 +22,8 @@ export interface AlertTopicArgs {
 export class AlertTopic extends pulumi.ComponentResource implements PublishableTopic {
     readonly topic: EncryptedTopic;
     readonly arn: pulumi.Output<string>;
+    /** The topic's customer-managed key: a role that publishes (a state machine's) needs kms:GenerateDataKey and kms:Decrypt on it. */
+    readonly keyArn: pulumi.Output<string>;
     readonly subscriptions: aws.sns.TopicSubscription[];
 
     constructor(name: string, args: AlertTopicArgs = {}, opts?: pulumi.ComponentResourceOptions) {
@@ -32,6 +34,7 @@ export class AlertTopic extends pulumi.ComponentResource implements PublishableT
             { parent: this },
         );
         this.arn = this.topic.arn;
+        this.keyArn = this.topic.key.arn;
         const alarms = awsContext(this).apply(({ accountId, region, partition }) => `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:*`);
         this.topic.allowPublishFrom("cloudwatch.amazonaws.com", alarms);
         // Named by address, not position: removing one address must not replace (and make

@@ -22,6 +22,8 @@ export interface PolicyDocument {
 export interface Grant {
     actions: string[];
     resources: string[];
+    /** Narrows the grant further (e.g. s3:prefix on ListBucket). Default none. */
+    condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /**
@@ -31,7 +33,20 @@ export interface Grant {
 export const RESOURCE_STAR_ACTIONS: ReadonlySet<string> = new Set([
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
     "cloudwatch:PutMetricData",
+    // Step Functions' log delivery to CloudWatch Logs (the actions its documentation lists, on "*").
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    // Redshift Data API: a statement is scoped by the condition redshift-data:statement-owner-iam-userid instead.
+    "redshift-data:DescribeStatement",
 ]);
 
 const ACTION = /^[a-z0-9-]+:[A-Za-z0-9]+$/;
@@ -53,7 +68,8 @@ export function checkGrant(grant: { actions: string[]; resources: unknown[] }, l
         if (!ACTION.test(action)) throw new InvalidArgument(`${label}: action "${action}" must be one exact action such as "sqs:SendMessage" (no wildcards)`);
     }
     if (grant.resources.includes("*") && !grant.actions.every((a) => RESOURCE_STAR_ACTIONS.has(a))) {
-        throw new InvalidArgument(`${what}: resource "*" is only allowed for actions without resource types (${[...RESOURCE_STAR_ACTIONS].join(", ")})`);
+        const scoped = grant.actions.filter((a) => !RESOURCE_STAR_ACTIONS.has(a));
+        throw new InvalidArgument(`${what}: resource "*" is only allowed for actions without resource types (RESOURCE_STAR_ACTIONS): give ${scoped.join(", ")} exact ARNs`);
     }
 }
 
@@ -61,7 +77,9 @@ export function checkGrant(grant: { actions: string[]; resources: unknown[] }, l
 export function grantStatements(grants: Grant[], label = "grant"): PolicyStatement[] {
     return grants.map((grant, i) => {
         checkGrant(grant, `${label} ${i + 1}`);
-        return { Effect: "Allow", Action: [...grant.actions].sort(), Resource: [...grant.resources].sort() };
+        const statement: PolicyStatement = { Effect: "Allow", Action: [...grant.actions].sort(), Resource: [...grant.resources].sort() };
+        if (grant.condition) statement.Condition = grant.condition;
+        return statement;
     });
 }
 
@@ -88,6 +106,30 @@ export function tlsOnlyStatement(service: "sqs" | "sns" | "s3", resources: strin
         Resource: resources,
         Condition: { Bool: { "aws:SecureTransport": "false" } },
     };
+}
+
+/** The object writes a write-once prefix refuses to everyone but its writer. */
+export const OBJECT_WRITE_ACTIONS = ["s3:PutObject", "s3:PutObjectAcl", "s3:PutObjectTagging", "s3:PutObjectRetention", "s3:PutObjectLegalHold", "s3:RestoreObject"];
+/** The object removals a write-once prefix refuses to everyone (only lifecycle rules remove its objects). */
+export const OBJECT_DELETE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"];
+
+/**
+ * A bucket policy's statements making `prefix` write-once: no principal but `writerArn` (a role)
+ * may write under it, and no one may delete under it, whatever their identity policies allow.
+ */
+export function writeOnceStatements(bucketArn: string, prefix: string, writerArn: string): PolicyStatement[] {
+    const objects = `${bucketArn}/${prefix}*`;
+    return [
+        {
+            Sid: "OnlyTheWriterWrites",
+            Effect: "Deny",
+            Principal: "*",
+            Action: OBJECT_WRITE_ACTIONS,
+            Resource: objects,
+            Condition: { ArnNotEquals: { "aws:PrincipalArn": writerArn } },
+        },
+        { Sid: "NoOneDeletes", Effect: "Deny", Principal: "*", Action: OBJECT_DELETE_ACTIONS, Resource: objects },
+    ];
 }
 
 /** An AWS service may perform `actions` on `resource`, only on behalf of `sourceArn` in `accountId`. */

@@ -100,6 +100,63 @@ export const PAYMENT_FILE_PIPELINE_DEFAULTS = {
     quarantinedAlarmThreshold: 1,
 } as const;
 
+/**
+ * ResilientReportingPipeline: Firehose, Glue, Redshift Serverless, Athena and the state machine.
+ * Firehose's floor is AWS's (GZIP, 300 s); with dynamic partitioning Firehose requires a buffer
+ * of at least 64 MB.
+ */
+export const REPORTING_DEFAULTS = {
+    firehoseBufferSeconds: 300,
+    firehoseBufferMb: 64,
+    /** How long Firehose retries a record whose partition key it could not write, in seconds. */
+    firehosePartitioningRetrySeconds: 300,
+    glueVersion: "5.0",
+    glueWorkerType: "G.1X" as (typeof GLUE_WORKER_TYPES)[number],
+    glueWorkers: 2,
+    /** A day's ETL is minutes; a run past this is stuck. */
+    glueTimeoutMinutes: 60,
+    /** Base RPUs of the Redshift Serverless workgroup (8 is the smallest). */
+    redshiftBaseCapacity: 8,
+    redshiftDatabase: "reporting",
+    /** Bytes one Athena query may scan before Athena cancels it (validation and the fallback read one day). */
+    athenaBytesScannedCutoff: 10 * 1024 * 1024 * 1024,
+    /** Daily at 02:00 UTC: yesterday's last Firehose flush (at most 900 s late) is in raw by then. */
+    schedule: "cron(0 2 * * ? *)",
+    scheduleTimezone: "UTC",
+    /** Glue retries: ConcurrentRunsExceeded and transient errors, with full jitter. */
+    glueRetry: { maxAttempts: 3, intervalSeconds: 60, backoffRate: 2, maxDelaySeconds: 600 },
+    /** Redshift statements: polled every 10 s, at most 90 times (15 minutes). */
+    pollIntervalSeconds: 10,
+    maxPolls: 90,
+    /** The whole execution, Glue included. */
+    executionTimeoutSeconds: 4 * 3600,
+    /** Raw moves to cheaper storage, never away: it is the source of truth. 0 turns a transition off. */
+    rawInfrequentAccessDays: 30,
+    rawGlacierDays: 365,
+    /** Seconds Firehose's oldest record may wait before DeliveryToS3.DataFreshness alarms (its buffer is 300 s). */
+    dataFreshnessAlarmSeconds: 900,
+    /** Ingest stream iterator age alarm, in milliseconds. */
+    iteratorAgeAlarmMs: 600_000,
+    /** Log level of the state machine: everything in dev, errors in prod (set by the stack). */
+    stateMachineLogLevel: "ERROR" as "ALL" | "ERROR" | "FATAL" | "OFF",
+} as const;
+
+/** Glue's worker types for Spark jobs (G.025X is for streaming jobs only). */
+export const GLUE_WORKER_TYPES = ["G.1X", "G.2X", "G.4X", "G.8X"] as const;
+
+export const REPORTING_LIMITS = {
+    firehoseBufferSeconds: [0, 900],
+    /** Dynamic partitioning needs at least 64 MB; Firehose takes up to 128. */
+    firehoseBufferMb: [64, 128],
+    glueWorkers: [2, 299],
+    glueTimeoutMinutes: [1, 2880],
+    /** Redshift Serverless base capacity, in RPUs: 8 to 512, in steps of 8. */
+    redshiftBaseCapacity: [8, 512],
+    athenaBytesScannedCutoff: [10 * 1024 * 1024, Number.MAX_SAFE_INTEGER],
+    maxPolls: [1, 1000],
+    pollIntervalSeconds: [1, 3600],
+} as const;
+
 export const DYNAMODB_DEFAULTS = {
     billingMode: "PAY_PER_REQUEST",
     pointInTimeRecovery: true,

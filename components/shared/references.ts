@@ -34,6 +34,11 @@ export interface PublishableTopic {
     allowPublishFrom(service: string, sourceArn: pulumi.Input<string>): void;
 }
 
+/** A topic that services and roles publish alerts to: with its customer-managed key, which a publishing role must be allowed to use. */
+export interface AlertDestination extends PublishableTopic {
+    keyArn: pulumi.Input<string>;
+}
+
 /** A bucket whose events reach EventBridge (SecureBucket, or an existing bucket with EventBridge notifications on). */
 export interface EventBucket {
     bucketName: pulumi.Input<string>;

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument, tlsOnlyStatement } from "../security/policy-documents";
+import { policyDocument, tlsOnlyStatement, writeOnceStatements } from "../security/policy-documents";
 import { S3_DEFAULTS, S3_LIMITS } from "../shared/defaults";
 import { checkInteger } from "../shared/validation";
 import { autoName } from "../shared/naming";
@@ -21,7 +21,17 @@ export interface SecureBucketArgs {
      * behind them go too) and the parts of uploads that never completed (`abortIncompleteUploadDays`,
      * default 7). 0 turns a rule off.
      */
-    lifecycle?: { noncurrentVersionExpirationDays?: number; abortIncompleteUploadDays?: number };
+    lifecycle?: {
+        noncurrentVersionExpirationDays?: number;
+        abortIncompleteUploadDays?: number;
+        /** Current versions move to these storage classes after so many days (never expire). Default none. */
+        transitions?: { days: number; storageClass: "STANDARD_IA" | "INTELLIGENT_TIERING" | "GLACIER_IR" | "GLACIER" | "DEEP_ARCHIVE" }[];
+    };
+    /**
+     * A write-once prefix: only `writerArn` (a role) may write under `prefix`, and no one may
+     * delete there (only lifecycle rules remove objects). Default none.
+     */
+    writeOnce?: { prefix: string; writerArn: pulumi.Input<string> };
     /** Set Pulumi `protect` on the bucket. Default false. The bucket is never force-destroyed. */
     protect?: boolean;
 }
@@ -82,7 +92,13 @@ export class SecureBucket extends pulumi.ComponentResource implements EventBucke
             `${name}-policy`,
             {
                 bucket,
-                policy: this.bucket.arn.apply((arn) => JSON.stringify(policyDocument([tlsOnlyStatement("s3", [arn, `${arn}/*`])]))),
+                policy: pulumi
+                    .all([this.bucket.arn, args.writeOnce?.writerArn])
+                    .apply(([arn, writer]) =>
+                        JSON.stringify(
+                            policyDocument([tlsOnlyStatement("s3", [arn, `${arn}/*`]), ...(args.writeOnce && writer ? writeOnceStatements(arn, args.writeOnce.prefix, writer) : [])]),
+                        ),
+                    ),
             },
             { parent: this, dependsOn: [publicAccessBlock, ownership] },
         );
@@ -109,6 +125,15 @@ export function lifecycleRules(name: string, lifecycle: SecureBucketArgs["lifecy
             noncurrentVersionExpiration: { noncurrentDays },
             // A delete marker whose versions have all expired only hides an empty key.
             expiration: { expiredObjectDeleteMarker: true },
+        });
+    }
+    (lifecycle.transitions ?? []).forEach((t, i) => checkInteger(`${label}.transitions[${i}].days`, t.days, [1, S3_LIMITS.lifecycleDays[1]]));
+    if (lifecycle.transitions && lifecycle.transitions.length > 0) {
+        rules.push({
+            id: "transition-current-versions",
+            status: "Enabled",
+            filter: {},
+            transitions: [...lifecycle.transitions].sort((a, b) => a.days - b.days).map((t) => ({ days: t.days, storageClass: t.storageClass })),
         });
     }
     if (abortDays > 0) {

@@ -11,6 +11,7 @@ import {
     ObjectCreatedRule,
     OBJECT_ENVELOPE,
     QueueWithDlq,
+    ResilientReportingPipeline,
     SecureBucket,
     StreamToTable,
     UPLOAD_ENVELOPE,
@@ -103,9 +104,13 @@ const inbox = new QueueWithDlq("inbox", {
     consumer: { function: { entry: functionEntry("api-consumer") }, sendsRejectsToDlq: true },
 });
 
+// Seed 002's system, as it ships: its Glue script and SQL come from the package's glue/ folder.
+const daily = new ResilientReportingPipeline("daily", { alertTopic: alerts, glue: { workers: 4 }, schedule: { enabled: false } });
+
 export const ordersQueueUrl = orders.url;
 export const orderEventsTopicArn = orderEvents.arn;
 export const clicksStreamName = clicks.stream.name;
 export const clicksTableName = clicks.table.name;
 export const photosBucket = photos.bucketName;
 export const inboxQueueUrl = inbox.url;
+export const dailyStateMachineArn = daily.stateMachine.arn;

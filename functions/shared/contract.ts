@@ -360,6 +360,10 @@ export function reportPrefix(date: string): string {
 export function fallbackReportPrefix(date: string): string {
     return `${REPORTING_PREFIXES.fallbackReports}${REPORT_PARTITION_KEY}=${date}/`;
 }
+/** One execution's fallback report: Athena's UNLOAD refuses a folder that holds objects, so each run has its own. */
+export function fallbackRunPrefix(date: string, run: string): string {
+    return `${fallbackReportPrefix(date)}run=${run}/`;
+}
 
 /** The arguments the Glue job takes (the state machine passes them per run). */
 export const GLUE_JOB_ARGUMENTS = {

@@ -168,7 +168,14 @@ export class EventBus {
     private async deliver(target: BusTarget, event: Record<string, unknown>): Promise<void> {
         const counter = this.options.counter;
         const started = Date.now();
-        const payload = targetInput(target, event);
+        let payload: string;
+        try {
+            payload = targetInput(target, event);
+        } catch (err) {
+            // EventBridge drops an event its input transformer cannot apply to (a FailedInvocation), the bus goes on.
+            counter?.add("dropped", 1, `${target.name}: input transformer: ${(err as Error).message}`);
+            return;
+        }
         let attempt = 0;
         let last: DeliveryError;
         for (;;) {

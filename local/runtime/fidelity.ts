@@ -63,6 +63,28 @@ export const FIDELITY: Record<string, TypeFidelity> = {
     "aws:kms/alias:Alias": { fidelity: "not run", by: "-" },
     "aws:cloudwatch/metricAlarm:MetricAlarm": { fidelity: "not run", by: "-", note: "no metrics" },
     "aws:cloudwatch/logGroup:LogGroup": { fidelity: "simplified", by: "runtime log collector", note: "no retention" },
+    "aws:cloudwatch/logStream:LogStream": { fidelity: "not run", by: "-", note: "stand-ins log to the runtime's collector" },
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": {
+        fidelity: "simplified",
+        by: "local stand-in (runtime Firehose)",
+        note: "Kinesis source → JQ subset {k: .f[a:b]}, delimiter, GZIP, one object per partition per flush; unpartitionable records under partitioning-failed; interval scaled; no multi-stage buffering",
+    },
+    "aws:sfn/stateMachine:StateMachine": {
+        fidelity: "simplified",
+        by: "aws-local-stepfunctions + local stand-ins for its tasks",
+        note: "STANDARD only; waits and retry intervals scaled, without backoff or jitter; no logging or X-Ray",
+    },
+    "aws:glue/job:Job": { fidelity: "simplified", by: "local stand-in: DuckDB over glue/sql/transform", note: "the plan's SQL objects checked equal to the files run; no bookmarks, workers or Spark" },
+    "aws:glue/catalogDatabase:CatalogDatabase": { fidelity: "simplified", by: "local stand-in: DuckDB views", note: "GetDatabase authorized; no catalog API" },
+    "aws:glue/catalogTable:CatalogTable": { fidelity: "simplified", by: "local stand-in: DuckDB views", note: "the stand-ins read the same locations (partition projection: the day's dt only)" },
+    "aws:glue/securityConfiguration:SecurityConfiguration": { fidelity: "not run", by: "-", note: "encryption at rest" },
+    "aws:athena/workgroup:Workgroup": { fidelity: "simplified", by: "local stand-in: DuckDB over glue/sql/validate and fallback", note: "results CSV under its output location; no scan cutoff, no metrics" },
+    "aws:redshiftserverless/workgroup:Workgroup": { fidelity: "simplified", by: "local stand-in: DuckDB, one database per workgroup", note: "a batch ends before batchExecuteStatement answers; COPY/UNLOAD as their IAM roles; no network" },
+    "aws:redshiftserverless/namespace:Namespace": { fidelity: "simplified", by: "local stand-in: DuckDB", note: "its dbName and iamRoles checked; no admin secret, no log exports" },
+    "aws:s3/bucketObjectv2:BucketObjectv2": { fidelity: "not run", by: "-", note: "not uploaded: the stand-ins run the repository's glue/ files (checked equal to the planned content)" },
+    "aws:ec2/vpcEndpoint:VpcEndpoint": { fidelity: "not run", by: "-", note: "no network: loopback only" },
+    "aws:ec2/securityGroup:SecurityGroup": { fidelity: "not run", by: "-", note: "no network: loopback only" },
+    "aws:scheduler/schedule:Schedule": { fidelity: "not run", by: "-", note: "nothing fires on a clock: the scenario and report:replay start executions" },
 };
 
 export interface FidelityRow {

@@ -3,6 +3,7 @@ import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { REPO_ROOT } from "../engine";
 import type { Plan, PlannedResource } from "../plan";
 import { startApiGateway, type LocalApiGateway } from "./api-gateway";
@@ -10,6 +11,7 @@ import { Counters } from "./counters";
 import { dynamoClient, kinesisClient, s3Client, snsClient, sqsClient, startDynalite, startFauxqs, startKinesisLocal, startS3rver, type Emulator } from "./emulators";
 import { DeliveryError, EventBus, busRulesOf, type BusTarget } from "./event-bus";
 import { fidelityOf, formatFidelity, type FidelityRow } from "./fidelity";
+import { firehoseSettings, startFirehose, type LocalFirehose } from "./firehose";
 import { authorizeAll, planAuthorizer } from "./iam/authorizer";
 import { sdkRequests, type IamRequest } from "./iam/sdk-actions";
 import { startKinesisMapping, type KinesisMapping } from "./kinesis-mapping";
@@ -17,6 +19,9 @@ import { LocalFunction, makeWorkDir, type SdkCall } from "./lambda/host";
 import { Identifiers, createBucket, createQueue, createSinkQueue, createStream, createTable, createTopic, queuesInRedriveOrder, subscribe } from "./provision";
 import { eventBridgeEventOf } from "./s3-notifications";
 import { startSqsMapping, type SqsMapping } from "./sqs-mapping";
+import type { RedshiftStandIn } from "./reporting/duckdb-stand-ins";
+import { startStateMachines, type ExecutionRun } from "./reporting/state-machines";
+import { startStepFunctionsApi } from "./step-functions-api";
 import { timeScale, type AccessRequest, type Authorizer, type TimeScale } from "./types";
 
 // The local runtime: deploys a stack's plan (what the offline engine recorded) onto stand-ins on
@@ -38,8 +43,18 @@ export interface RuntimeOptions {
     apiKeys?: Record<string, string>;
     /** Each line a function logs. Default: kept in `logs` only. */
     onLog?: (fn: string, line: string) => void;
-    /** Fault injection for specs: an error to fail an EventBridge delivery with, before it is attempted. */
-    faults?: { eventTarget?: (target: BusTarget) => DeliveryError | undefined };
+    /**
+     * Fault injection for specs: an error to fail an EventBridge delivery with, before it is attempted;
+     * an error to fail a state machine's Task with (by its resource ARN), after its authorization and
+     * before its stand-in works (a Glue task's error not named Glue.* fails the job run itself).
+     */
+    faults?: { eventTarget?: (target: BusTarget) => DeliveryError | undefined; task?: (resource: string, input: unknown) => Error | undefined };
+    /**
+     * The time scale of the state machines' Wait states and retry intervals. Default: the runtime's.
+     * A poll loop on a stand-in that has already finished (the Redshift batch) changes nothing when
+     * scaled, so `npm start` scales it alone.
+     */
+    stateMachineTimeScale?: number;
 }
 
 export interface LocalRuntime {
@@ -50,7 +65,7 @@ export interface LocalRuntime {
     time: TimeScale;
     region: string;
     account: string;
-    endpoints: { s3: string; dynamodb: string; kinesis: string; sqs: string; sns: string; api: string };
+    endpoints: { s3: string; dynamodb: string; kinesis: string; sqs: string; sns: string; api: string; sfn: string };
     /** Clients for the stand-ins, acting as an administrator (no IAM), for scenarios and specs. */
     clients: { s3: S3Client; dynamodb: DynamoDBClient; kinesis: KinesisClient; sqs: SQSClient; sns: SNSClient };
     functions: Map<string, LocalFunction>;
@@ -60,6 +75,20 @@ export interface LocalRuntime {
     bus: EventBus;
     api: LocalApiGateway;
     ids: Identifiers;
+    /** The planned Firehose delivery streams (local stand-ins), by logical name. */
+    firehose: Map<string, LocalFirehose>;
+    /** The planned state machines, also served at `endpoints.sfn` (the Step Functions JSON protocol). */
+    stepFunctions: {
+        endpoint: string;
+        /** StartExecution through the endpoint; resolves with the execution ARN. */
+        start(stateMachineArn: string, input: unknown, name?: string): Promise<string>;
+        /** Resolves once the execution has ended: its status, the states entered, output or error and cause. */
+        wait(executionArn: string): Promise<ExecutionRun>;
+        /** The Redshift stand-in (DuckDB) of a planned workgroup, by name: to read its tables. */
+        redshift(workgroupName: string): Promise<RedshiftStandIn>;
+    };
+    /** The faults in force (RuntimeOptions.faults, or an empty set): a scenario may set one and clear it. */
+    faults: NonNullable<RuntimeOptions["faults"]>;
     /** The stand-in URL of a planned queue (by logical name, planned URL or ARN). */
     queueUrl(queue: string): string;
     /** Messages a queue holds now (visible, in flight, delayed). */
@@ -108,6 +137,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
         })());
     ACTIVE.add(stopAll);
 
+    // Live: a scenario on a running runtime may set a fault for one step and clear it after.
+    const faults: NonNullable<RuntimeOptions["faults"]> = options.faults ?? {};
     try {
         const authorizer = planAuthorizer(plan);
         const { queueUrlOf, keyOf, writes } = indexPlan(plan);
@@ -235,7 +266,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
             time,
             counter: busCounter,
             deliver: async (target, payload) => {
-                const fault = options.faults?.eventTarget?.(target);
+                const fault = faults.eventTarget?.(target);
                 if (fault) throw fault;
                 const events = { service: "events.amazonaws.com", sourceArn: target.ruleArn, sourceAccount: account };
                 if (target.roleArn) await authorizeOrThrow(authorizer, events, [{ action: "sts:AssumeRole", resource: target.roleArn }]);
@@ -322,6 +353,67 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
         const api = await startApiGateway({ plan, authorizer: apiGatewayAuthorizer, apiKeys: options.apiKeys, counter: counters.of("api"), sendMessage: (queueArn, body) => clients.sqs.send(new SendMessageCommand({ QueueUrl: ids.local(queueUrlOf(queueArn)), MessageBody: body })).then((s) => ({ messageId: s.MessageId!, md5OfMessageBody: s.MD5OfMessageBody! })) });
         stops.push(() => api.stop());
 
+        // ---- Firehose (local stand-ins): each planned delivery stream reads its Kinesis source ----
+        const firehose = new Map<string, LocalFirehose>();
+        for (const r of ofType(plan, "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")) {
+            const settings = firehoseSettings(r);
+            const lines: string[] = [];
+            logs.set(r.name, lines);
+            const firehoseService = { service: "firehose.amazonaws.com", sourceArn: settings.arn, sourceAccount: account };
+            for (const roleArn of new Set([settings.sourceRoleArn, settings.roleArn])) {
+                const trust = await authorizer.authorize({ principal: firehoseService, action: "sts:AssumeRole", resource: roleArn });
+                if (!trust.allowed) throw new Error(`local runtime: delivery stream ${r.name}: Firehose cannot assume ${roleArn} (${trust.message})`);
+            }
+            // AWS refuses to create a delivery stream whose role cannot read its source: so does the runtime.
+            const streamKey = keyOf(settings.sourceStreamArn);
+            const reads = ["kinesis:DescribeStream", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards"].map((action) => ({ action, resource: settings.sourceStreamArn }));
+            const refused = await refusal(authorizer, { role: settings.sourceRoleArn }, [...reads, ...(streamKey ? [{ action: "kms:Decrypt", resource: streamKey }] : [])]);
+            if (refused) throw new Error(`local runtime: delivery stream ${r.name}: its role cannot read ${settings.sourceStreamArn} (${refused})`);
+            const stream = await startFirehose({
+                settings,
+                streamName: settings.sourceStreamArn.split("/").pop()!,
+                kinesis: clients.kinesis,
+                s3: clients.s3,
+                authorizer,
+                time,
+                counter: counters.of(`firehose:${r.name}`),
+                log: (line) => {
+                    lines.push(line);
+                    options.onLog?.(r.name, line);
+                },
+            });
+            firehose.set(r.name, stream);
+            stops.push(() => stream.stop());
+        }
+
+        // ---- Step Functions: the planned state machines over local stand-ins, behind the SFN protocol ----
+        const sfnLines: string[] = [];
+        logs.set("stepFunctions", sfnLines);
+        const stateMachines = await startStateMachines({
+            plan,
+            authorizer,
+            s3: clients.s3,
+            sns: clients.sns,
+            localTopic: (arn) => ids.local(arn),
+            writes,
+            time: timeScale(options.stateMachineTimeScale ?? time.factor),
+            workDir: work.dir,
+            account,
+            region,
+            putEvent: (event) => bus!.put(event, account, region),
+            fault: (resource, input) => faults.task?.(resource, input),
+            counter: counters.of("stepFunctions"),
+            log: (line) => {
+                sfnLines.push(line);
+                options.onLog?.("stepFunctions", line);
+            },
+        });
+        stops.push(() => stateMachines.stop());
+        const sfnApi = await startStepFunctionsApi({ backend: stateMachines.backend });
+        stops.push(() => sfnApi.stop());
+        const sfn = new SFNClient({ endpoint: sfnApi.url, region, credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+        stops.push(async () => sfn.destroy());
+
         const queueUrl = (queue: string) => {
             const r = ofType(plan, "aws:sqs/queue:Queue").find((q) => q.name === queue || q.outputs.url === queue || q.outputs.arn === queue || q.outputs.name === queue);
             if (!r) throw new Error(`local runtime: no planned queue ${queue}`);
@@ -371,7 +463,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
             time,
             region,
             account,
-            endpoints: { s3: s3e.endpoint, dynamodb: ddbe.endpoint, kinesis: kinesise.endpoint, sqs: sqse.endpoint, sns: sqse.endpoint, api: api.url },
+            endpoints: { s3: s3e.endpoint, dynamodb: ddbe.endpoint, kinesis: kinesise.endpoint, sqs: sqse.endpoint, sns: sqse.endpoint, api: api.url, sfn: sfnApi.url },
             clients,
             functions,
             logs,
@@ -379,6 +471,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
             bus,
             api,
             ids,
+            firehose,
+            stepFunctions: {
+                endpoint: sfnApi.url,
+                start: async (stateMachineArn, input, name) => {
+                    const res = await sfn.send(new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(input ?? {}), ...(name ? { name } : {}) }));
+                    return res.executionArn!;
+                },
+                wait: (executionArn) => stateMachines.wait(executionArn),
+                redshift: (workgroupName) => stateMachines.redshift(workgroupName),
+            },
+            faults,
             queueUrl,
             queueDepth: (queue) => depth(queueUrl(queue)),
             drain: (queue) => drainUrl(queueUrl(queue)),
@@ -391,6 +494,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<LocalRuntim
                     const before = counters.snapshot();
                     await withDeadline(bus!.idle(), deadline, () => `local runtime: still busy after ${timeoutMs} ms: the bus is delivering to ${bus!.busy().join(", ")}`);
                     await Promise.all(mappings.map((m) => m.idle(Math.max(1, deadline - Date.now()))));
+                    await Promise.all([...firehose.values()].map((f) => f.idle(Math.max(1, deadline - Date.now()))));
                     await countDenied();
                     const after = counters.snapshot();
                     quiet = sameCounts(before, after) ? quiet + 1 : 0;

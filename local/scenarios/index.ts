@@ -2,6 +2,7 @@ import type { LocalRuntime } from "../runtime";
 import { runEventDrivenLab } from "./event-driven-lab";
 import { runPaymentFiles, type PaymentFilesOptions } from "./payment-files";
 import type { FlowReport } from "./report";
+import { runReporting } from "./reporting";
 import { runStreamToTable } from "./stream-to-table";
 
 // Every seed's flow, runnable on the local runtime: `npm start` runs them all, `--scenario <id>` one.
@@ -18,6 +19,7 @@ export type ScenarioOptions = PaymentFilesOptions;
 export const SCENARIOS: Scenario[] = [
     { id: "000", title: "payment files, exactly once", run: (rt, options) => runPaymentFiles(rt, options) },
     { id: "001", title: "stream to table", run: (rt) => runStreamToTable(rt) },
+    { id: "002", title: "resilient daily report", run: (rt) => runReporting(rt) },
     { id: "003", title: "the event-driven lab", run: runEventDrivenLab },
 ];
 

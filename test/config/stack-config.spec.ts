@@ -9,6 +9,7 @@ import {
     STREAM_EVENT_SOURCE_DEFAULTS,
     API_DEFAULTS,
     PAYMENT_FILE_PIPELINE_DEFAULTS,
+    REPORTING_DEFAULTS,
 } from "../../components/shared/defaults";
 import { PAYMENT_FILE_DEFAULTS } from "../../functions/shared/contract";
 import { IMAGE_PROCESSOR_ENV } from "../../functions/image-processor/settings";
@@ -60,6 +61,14 @@ const VALID: Record<keyof StackConfig, string> = {
     paymentGzipMaxBytes: "67108864",
     paymentChunkConcurrency: "10",
     paymentFunctionMemoryMb: "1024",
+    reportingGlueWorkerType: "G.1X",
+    reportingGlueWorkers: "2",
+    reportingRedshiftBaseCapacity: "8",
+    reportingSchedule: "cron(0 2 * * ? *)",
+    reportingScheduleEnabled: "true",
+    reportingFirehoseBufferSeconds: "300",
+    reportingAthenaBytesScannedCutoff: "10737418240",
+    reportingStateMachineLogLevel: "ERROR",
     protectStatefulResources: "false",
 };
 
@@ -131,6 +140,13 @@ describe("stack config", () => {
             paymentGzipMaxBytes: PAYMENT_FILE_DEFAULTS.gzipMaxBytes,
             paymentChunkConcurrency: PAYMENT_FILE_PIPELINE_DEFAULTS.chunkConcurrency,
             paymentFunctionMemoryMb: PAYMENT_FILE_PIPELINE_DEFAULTS.memorySizeMb,
+            reportingGlueWorkerType: REPORTING_DEFAULTS.glueWorkerType,
+            reportingGlueWorkers: REPORTING_DEFAULTS.glueWorkers,
+            reportingRedshiftBaseCapacity: REPORTING_DEFAULTS.redshiftBaseCapacity,
+            reportingSchedule: REPORTING_DEFAULTS.schedule,
+            reportingFirehoseBufferSeconds: REPORTING_DEFAULTS.firehoseBufferSeconds,
+            reportingAthenaBytesScannedCutoff: REPORTING_DEFAULTS.athenaBytesScannedCutoff,
+            reportingStateMachineLogLevel: REPORTING_DEFAULTS.stateMachineLogLevel,
         };
         for (const [key, value] of Object.entries(componentDefaults)) {
             expect(declared[key]?.default, key).to.equal(value);
@@ -155,6 +171,9 @@ describe("stack config", () => {
         [{ eventTableName: "t".repeat(248) }, `Invalid stack config event-pipelines:eventTableName = "${"t".repeat(248)}": expected 3 to 247 letters, digits, _ . and - (the rejects table adds "Rejected"), or "" for a generated name`],
         [{ eventStreamName: "Event Stream" }, 'Invalid stack config event-pipelines:eventStreamName = "Event Stream": expected 1 to 128 letters, digits, _ . and -, or "" for a generated name'],
         [{ paymentChunkBytes: "100" }, 'Invalid stack config event-pipelines:paymentChunkBytes = "100": expected an integer from 1024 to 1073741824'],
+        [{ reportingRedshiftBaseCapacity: "12" }, 'Invalid stack config event-pipelines:reportingRedshiftBaseCapacity = "12": expected a multiple of 8 RPUs from 8 to 512'],
+        [{ reportingSchedule: "every day" }, 'Invalid stack config event-pipelines:reportingSchedule = "every day": expected cron(...), rate(...) or at(...), e.g. cron(0 2 * * ? *)'],
+        [{ reportingGlueWorkerType: "G.025X" }, 'Invalid stack config event-pipelines:reportingGlueWorkerType = "G.025X": expected one of G.1X, G.2X, G.4X, G.8X'],
         [{ paymentChunkConcurrency: "1" }, 'Invalid stack config event-pipelines:paymentChunkConcurrency = "1": expected an integer from 2 to 1000'],
         [{ consumerBatchSize: "100" }, "Invalid stack config event-pipelines:consumerBatchingWindowSeconds = 0: expected at least 1 when consumerBatchSize (100) is above 10"],
     ];

@@ -59,8 +59,10 @@ describe("examples/consumer: another team's program, from the packed tarball", f
         expect(packed).to.include.members(["README.md", "LICENSE", "CHANGELOG.md", "package.json", "dist/components/index.js", "dist/components/index.d.ts"]);
         expect(packed).to.include.members(["functions/audit-logger/index.ts", "functions/api-consumer/message-validator.generated.js", "functions/shared/contract.ts"]);
         expect(packed).to.include.members(["dist/functions/shared/contract.js", "dist/functions/shared/contract.d.ts"]);
-        const outside = packed.filter((f) => !/^(dist\/|functions\/)/.test(f) && !["README.md", "LICENSE", "CHANGELOG.md", "package.json"].includes(f));
-        expect(outside, "files outside dist/ and functions/").to.deep.equal([]);
+        // Seed 002's Glue script and SQL, which ResilientReportingPipeline uploads from the package.
+        expect(packed).to.include.members(["glue/report_etl.py", "glue/sql/transform/01_parsed.sql", "glue/sql/load/06_merge_fact_transactions.sql", "dist/glue/sql-files.js"]);
+        const outside = packed.filter((f) => !/^(dist\/|functions\/|glue\/sql\/)/.test(f) && !["README.md", "LICENSE", "CHANGELOG.md", "package.json", "glue/report_etl.py"].includes(f));
+        expect(outside, "files outside dist/, functions/ and glue/").to.deep.equal([]);
         for (const file of packed.filter((f) => f.startsWith("dist/") && f.endsWith(".js"))) {
             expect(packed, `typings of ${file}`).to.include(file.replace(/\.js$/, ".d.ts"));
         }
@@ -98,6 +100,7 @@ describe("examples/consumer: another team's program, from the packed tarball", f
                 ["event-pipelines:index:QueueWithDlq", "thumbnails"],
                 ["event-pipelines:index:QueueWithDlq", "inbox"],
                 ["event-pipelines:index:ObjectCreatedRule", "photo-created"],
+                ["event-pipelines:index:ResilientReportingPipeline", "daily"],
             ]) {
                 expect(named(type, name).urn).to.match(/^urn:pulumi:dev::consumer-example::/);
             }
@@ -106,6 +109,14 @@ describe("examples/consumer: another team's program, from the packed tarball", f
             );
             expect(plan.outputs.clicksStreamName).to.match(/^clicks-stream-[0-9a-f]{7}$/);
             expect(named("aws:sqs/queue:Queue", "orders-queue").outputs.arn).to.match(/^arn:aws:sqs:eu-west-1:/);
+        });
+
+        it("uploads seed 002's Glue script and SQL from the installed package, as the package ships them", () => {
+            const objects = plan.resources.filter((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2" && r.name.startsWith("daily-"));
+            const script = objects.find((o) => String(o.inputs.key).endsWith("/report_etl.py"));
+            expect(script?.inputs.content).to.equal(fs.readFileSync(path.join(REPO_ROOT, "glue", "report_etl.py"), "utf8"));
+            expect(objects.filter((o) => /\/scripts\/sql-|^scripts\/sql-/.test(String(o.inputs.key))).length).to.equal(fs.readdirSync(path.join(REPO_ROOT, "glue", "sql", "transform")).length);
+            expect(named("aws:glue/job:Job", "daily-etl").inputs.numberOfWorkers).to.equal(4);
         });
 
         it("builds every function's archive: the inline callback's closure, and each shipped handler bundled from the tarball", () => {

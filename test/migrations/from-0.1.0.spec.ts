@@ -38,11 +38,13 @@ const ADDED_TYPES = [
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
     "event-pipelines:index:MessagesApi",
     "event-pipelines:index:PaymentFilePipeline",
+    "event-pipelines:index:ResilientReportingPipeline",
     "event-pipelines:index:UploadFanOut",
 ];
 
 /** A part of the payment file pipeline (its URN's type chain goes through the component). */
-const inPayments = (urn: string) => urn.includes("event-pipelines:index:PaymentFilePipeline$");
+/** Inside a system added after 0.1.0 (seed 000 or 002): all of it is new. */
+const inNewSystem = (urn: string) => /event-pipelines:index:(PaymentFilePipeline|ResilientReportingPipeline)\$/.test(urn);
 
 describe("migrations/from-0.1.0: URNs of stacks deployed with 0.1.0", () => {
     for (const stack of ["dev", "prod"]) {
@@ -73,9 +75,9 @@ describe("migrations/from-0.1.0: URNs of stacks deployed with 0.1.0", () => {
             it("adds only the system components, the KMS key policies and the uploads bucket's lifecycle", () => {
                 const old = new Set(oldUrns(stack));
                 const added = plan.resources.filter((r) => r.type !== "pulumi:pulumi:Stack" && ![r.urn, ...(r.aliases ?? [])].some((u) => old.has(u)));
-                expect([...new Set(added.filter((r) => !inPayments(r.urn)).map((r) => r.type))].sort()).to.deep.equal(ADDED_TYPES);
-                // No 0.1.0 resource moved into the new pipeline.
-                expect(plan.resources.filter((r) => inPayments(r.urn) && (r.aliases ?? []).some((u) => old.has(u)))).to.deep.equal([]);
+                expect([...new Set(added.filter((r) => !inNewSystem(r.urn)).map((r) => r.type))].sort()).to.deep.equal(ADDED_TYPES);
+                // No 0.1.0 resource moved into the new pipelines.
+                expect(plan.resources.filter((r) => inNewSystem(r.urn) && (r.aliases ?? []).some((u) => old.has(u)))).to.deep.equal([]);
             });
         });
     }

@@ -259,7 +259,7 @@ describe("LambdaFunction", () => {
         it("refuses resource * for an action that has resource types", async () => {
             const message = await rejection(record(() => void new LambdaFunction("bad", { callback: noop, grants: [{ actions: ["sqs:SendMessage"], resources: ["*"] }] })));
             expect(message).to.equal(
-                'LambdaFunction "bad": grant 1 (sqs:SendMessage): resource "*" is only allowed for actions without resource types (xray:PutTraceSegments, xray:PutTelemetryRecords, cloudwatch:PutMetricData)',
+                'LambdaFunction "bad": grant 1 (sqs:SendMessage): resource "*" is only allowed for actions without resource types (RESOURCE_STAR_ACTIONS): give sqs:SendMessage exact ARNs',
             );
         });
 

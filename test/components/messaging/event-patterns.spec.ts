@@ -232,6 +232,16 @@ describe("event patterns", () => {
             expect(JSON.parse(sized)).to.deep.equal({ n: 3, o: event.detail.object });
         });
 
+        it("inside a JSON string puts a value in as text (a string without its quotes), escaped so the result stays JSON", () => {
+            const text = applyInputTransformer(
+                { inputPaths: { k: "$.detail.object.key", n: "$.detail.object.size", o: "$.detail.object" }, inputTemplate: '"Object <k> (<n> bytes): <o>, \\"<k>\\""' },
+                event,
+            );
+            expect(JSON.parse(text)).to.equal(`Object ${event.detail.object.key} (3 bytes): ${JSON.stringify(event.detail.object)}, "${event.detail.object.key}"`);
+            const mixed = applyInputTransformer({ inputPaths: { k: "$.detail.object.key" }, inputTemplate: '{"text": "key <k>", "key": <k>}' }, event);
+            expect(JSON.parse(mixed)).to.deep.equal({ text: `key ${event.detail.object.key}`, key: event.detail.object.key });
+        });
+
         it("refuses what it does not model, or a path the event lacks, rather than guessing", () => {
             expect(() => applyInputTransformer({ inputPaths: { k: "$.detail.missing" }, inputTemplate: '{"k": <k>}' }, event)).to.throw(/the event has nothing at \$\.detail\.missing for <k>/);
             expect(() => applyInputTransformer({ inputPaths: { k: "$.detail['object']" }, inputTemplate: '{"k": <k>}' }, event)).to.throw(/is not a dotted path/);

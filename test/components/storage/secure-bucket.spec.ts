@@ -136,5 +136,31 @@ describe("SecureBucket", () => {
             );
             expect(() => new SecureBucket("bad", { lifecycle: { abortIncompleteUploadDays: 1.5 } })).to.throw(/lifecycle\.abortIncompleteUploadDays = 1\.5/);
         });
+
+        it("moves current versions to cheaper storage classes in day order, and refuses day 0 of a transition", async () => {
+            const tiered = await build({ lifecycle: { transitions: [{ days: 365, storageClass: "GLACIER_IR" }, { days: 30, storageClass: "STANDARD_IA" }] } });
+            const rules = one(tiered, LIFECYCLE, "uploads-lifecycle").inputs.rules as { id: string; transitions?: unknown }[];
+            expect(rules.find((r) => r.id === "transition-current-versions")?.transitions).to.deep.equal([
+                { days: 30, storageClass: "STANDARD_IA" },
+                { days: 365, storageClass: "GLACIER_IR" },
+            ]);
+            expect(() => new SecureBucket("bad", { lifecycle: { transitions: [{ days: 0, storageClass: "GLACIER" }] } })).to.throw(
+                'SecureBucket "bad": lifecycle.transitions[0].days = 0: expected an integer from 1 to 36500',
+            );
+        });
+    });
+
+    describe("writeOnce", () => {
+        it("denies writes under the prefix to all but the writer, and deletes there to everyone, next to the TLS rule", async () => {
+            const writer = "arn:aws:iam::123456789012:role/firehose";
+            const p = await build({ writeOnce: { prefix: "raw/", writerArn: writer } });
+            const statements = policyOf(one(p, "aws:s3/bucketPolicy:BucketPolicy", "uploads-policy")).Statement;
+            expect(statements.map((s) => s.Sid)).to.deep.equal(["DenyInsecureTransport", "OnlyTheWriterWrites", "NoOneDeletes"]);
+            expect(statements[1]).to.deep.include({ Effect: "Deny", Principal: "*", Resource: `${BUCKET_ARN}/raw/*`, Condition: { ArnNotEquals: { "aws:PrincipalArn": writer } } });
+            expect(statements[1].Action).to.include("s3:PutObject");
+            expect(statements[2]).to.deep.include({ Effect: "Deny", Principal: "*", Resource: `${BUCKET_ARN}/raw/*` });
+            expect(statements[2].Action).to.include.members(["s3:DeleteObject", "s3:DeleteObjectVersion"]);
+            expect(statements[2]).to.not.have.property("Condition");
+        });
     });
 });

@@ -89,7 +89,7 @@ describe("busRulesOf", () => {
 
     it("reads the dev plan's rules, and the uploads rule's name, ARN and event pattern", () => {
         const rules = busRulesOf(dev);
-        expect(rules.map((r) => r.name).sort()).to.deep.equal(["payments-created-rule-eda40bc", "uploads-created-rule-e50077c"]);
+        expect(rules.map((r) => r.name).sort()).to.deep.equal(["payments-created-rule-eda40bc", "reporting-glue-failed-416e2c1", "uploads-created-rule-e50077c"]);
         const [rule] = uploadsRule(dev);
         expect(rule.arn).to.equal(`arn:aws:events:${REGION}:${ACCOUNT}:rule/uploads-created-rule-e50077c`);
         expect(rule.pattern).to.deep.equal({
@@ -141,6 +141,12 @@ describe("busRulesOf", () => {
 });
 
 describe("targetInput", () => {
+    it("pastes values into a template that is one JSON string as text, escaped, as EventBridge does", () => {
+        const t = { inputPaths: { job: "$.detail.jobName", message: "$.detail.message" }, inputTemplate: '"Glue job <job> ended: <message>"' };
+        const payload = targetInput(target({ transformer: t }), { detail: { jobName: "etl", message: 'bad "quote"' } });
+        expect(JSON.parse(payload)).to.equal('Glue job etl ended: bad "quote"');
+    });
+
     const event = objectCreated("bucket-1", "photos/a.png");
 
     it("applies the input transformer", () => {

@@ -80,14 +80,14 @@ describe("local runtime fidelity", () => {
 
     it("refuses a plan with a type it does not know, in one line naming it", () => {
         const dev = plans.get("dev")!;
-        const stray: PlannedResource = { urn: "urn:pulumi:dev::event-pipelines::aws:sfn/stateMachine:StateMachine::flow", type: "aws:sfn/stateMachine:StateMachine", name: "flow", custom: true, dependencies: [], inputs: {}, outputs: {}, protect: false };
+        const stray: PlannedResource = { urn: "urn:pulumi:dev::event-pipelines::aws:dms/replicationTask:ReplicationTask::flow", type: "aws:dms/replicationTask:ReplicationTask", name: "flow", custom: true, dependencies: [], inputs: {}, outputs: {}, protect: false };
         let message = "";
         try {
             fidelityOf({ ...dev, resources: [...dev.resources, stray] });
         } catch (err) {
             message = (err as Error).message;
         }
-        expect(message).to.include("aws:sfn/stateMachine:StateMachine");
+        expect(message).to.include("aws:dms/replicationTask:ReplicationTask");
         expect(message).to.include("local/runtime/fidelity.ts");
         expect(message).to.not.include("\n");
     });
