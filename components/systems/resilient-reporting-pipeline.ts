@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
+// awsx's ec2 module alone: the package's index loads its classic modules too (seconds, none used here).
+import * as awsxEc2 from "@pulumi/awsx/ec2";
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "fs";
 import { join } from "path";
@@ -160,7 +161,7 @@ export class ResilientReportingPipeline extends pulumi.ComponentResource {
     readonly database: aws.glue.CatalogDatabase;
     readonly tables: { raw: aws.glue.CatalogTable; curated: aws.glue.CatalogTable; rejects: aws.glue.CatalogTable };
     readonly job: aws.glue.Job;
-    readonly vpc: awsx.ec2.Vpc;
+    readonly vpc: awsxEc2.Vpc;
     readonly namespace: aws.redshiftserverless.Namespace;
     readonly workgroup: aws.redshiftserverless.Workgroup;
     readonly athenaWorkgroup: aws.athena.Workgroup;
@@ -318,7 +319,7 @@ export class ResilientReportingPipeline extends pulumi.ComponentResource {
         );
 
         // ---- Redshift Serverless, in the private subnets of its own VPC ----
-        this.vpc = new awsx.ec2.Vpc(
+        this.vpc = new awsxEc2.Vpc(
             `${name}-vpc`,
             {
                 cidrBlock: args.redshift?.cidrBlock ?? "10.42.0.0/16",

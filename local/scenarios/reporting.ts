@@ -285,6 +285,10 @@ export async function runReporting(runtime: LocalRuntime, options: ReportingOpti
     );
     notes.push(`${failDay}: ${failed.error}: ${(failed.cause ?? "").slice(0, 160)}`);
     notes.push(`alerts on ${alertTopic.split(":").pop()} (read by a runtime-admin sink queue): ${alerts.length}: ${read.map((a) => (typeof a.parsed === "object" ? "the state machine's NotifyFailure" : a.message.includes("Glue job") ? "the Glue Job State Change rule" : "other")).join(", ")}`);
+    // What the person on call reads: both alerts as they arrive, and where the contingency report is.
+    if (pipelineAlert) notes.push(`alert from the state machine: ${pipelineAlert.message}`);
+    if (glueAlert) notes.push(`alert from the Glue Job State Change rule: ${glueAlert.message}`);
+    notes.push(`contingency report (local stand-in Athena over raw): ${fallback.keys.join(", ")}: ${fallback.lines.slice(0, 2).join(" ")}${fallback.lines.length > 2 ? ` … (${fallback.lines.length} groups)` : ""}`);
 
     const rejected: Count = { count: rejects.length + errors.lines.length, reasons: new Map(Object.entries({ ...rejectedBy, [`Firehose ${ERROR_PREFIX}`]: errors.lines.length })) };
     return {

@@ -20,6 +20,25 @@ describe("local/engine: evaluateStack", () => {
     });
     after(() => fs.rmSync(project, { recursive: true, force: true }));
 
+    it("skips the stack trace Pulumi records per promise while a program runs; other stacks keep their TypeScript lines", async () => {
+        const before = Error.prepareStackTrace;
+        let thrown: Error | undefined;
+        let promiseStack: unknown;
+        await record(() => {
+            new aws.sqs.Queue("q", {});
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { debuggablePromise } = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise<T>(p: Promise<T>, ctx: string): Promise<T> };
+            // It marks the promise it is given (and returns another).
+            const marked = Promise.resolve(1);
+            void debuggablePromise(marked, "spec");
+            promiseStack = (marked as unknown as { _debugStackTrace?: unknown })._debugStackTrace;
+            thrown = new Error("here");
+        });
+        expect(promiseStack, "Pulumi's per-promise trace").to.equal("");
+        expect(thrown?.stack).to.match(/engine\.spec\.ts:\d+/);
+        expect(Error.prepareStackTrace, "restored").to.equal(before);
+    });
+
     it("calls and awaits a program that exports an async function, its result the stack's outputs", async () => {
         fs.writeFileSync(
             path.join(project, "index.ts"),

@@ -25,6 +25,7 @@ import { dirname, join, relative, sep } from "path";
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import type { JsonValue, StateMachineDefinition } from "../../../components/orchestration/asl";
+import { REPORTING_RESOURCES } from "../../../components/orchestration/reporting-definition";
 import { REPORTING_PREFIXES, curatedPartitionPrefix, fallbackReportPrefix, rawPartitionPrefix, rejectsPartitionPrefix, reportDate } from "../../../functions/shared/contract";
 import { renderSql, sqlFiles } from "../../../glue/sql-files";
 import type { Plan, PlannedResource } from "../../plan";
@@ -35,15 +36,8 @@ import { RedshiftStandIn, runAthenaFallback, runAthenaValidation, runGlueJob, st
 
 export const STAND_IN = "local stand-in";
 
-/** The service integrations served here. */
-export const TASK_RESOURCES = {
-    glueStartJobRunSync: "arn:aws:states:::glue:startJobRun.sync",
-    athenaStartQueryExecutionSync: "arn:aws:states:::athena:startQueryExecution.sync",
-    athenaGetQueryResults: "arn:aws:states:::athena:getQueryResults",
-    redshiftBatchExecuteStatement: "arn:aws:states:::aws-sdk:redshiftdata:batchExecuteStatement",
-    redshiftDescribeStatement: "arn:aws:states:::aws-sdk:redshiftdata:describeStatement",
-    snsPublish: "arn:aws:states:::sns:publish",
-} as const;
+/** The service integrations served here: the ones the reporting definition calls. */
+export const TASK_RESOURCES = REPORTING_RESOURCES;
 
 /** One finished (or running) execution, as the runtime reports it. */
 export interface ExecutionRun {
